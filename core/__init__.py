@@ -1,0 +1,1 @@
+"""The training engine: pure NumPy, importable and testable without Qt."""

@@ -1,0 +1,119 @@
+"""Training settings: one frozen dataclass whose defaults are the seed project's values.
+
+The GUI's fields, the CLI's flags and a saved model's metadata all map to `TrainConfig`;
+nobody re-types a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from core.errors import ConfigError
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+INITS = ("he", "asm")  # He-uniform as the seed's README says; sqrt(2/fan_in) as its code does
+VALIDATIONS = ("seed", "holdout")  # test 9000-9999 (the seed's, leaks into test) or held-out train
+
+# The seed's per-optimizer settings (asm-mlp-readme.txt, NOTES.md).
+OPTIMIZER_DEFAULTS: dict[str, dict[str, float]] = {
+    "sgd": {"lr": 0.005},
+    "momentum": {"lr": 0.001, "momentum": 0.95},
+    "adam": {"lr": 0.0005, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
+}
+
+INPUT_SIZE = 784
+CLASS_COUNT = 10
+SEED_VALIDATION_RANGE = (9000, 10000)
+HOLDOUT_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; the defaults reproduce the seed's Adam run."""
+
+    optimizer: str = "adam"
+    lr: float = 0.0005
+    batch_size: int = 64
+    epochs: int = 25
+    lr_decay: float = 0.97
+    momentum: float = 0.95
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-7
+    seed: int = 1337
+    hidden: tuple[int, ...] = field(default=(256, 128, 64))
+    init: str = "he"
+    validation: str = "seed"
+
+    @classmethod
+    def for_optimizer(cls, optimizer: str, **overrides) -> TrainConfig:
+        """The seed's defaults for `optimizer`, then `overrides` (None values are ignored)."""
+        optimizer = optimizer.lower()
+        if optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        values = dict(OPTIMIZER_DEFAULTS[optimizer])
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(optimizer=optimizer, **values)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(size) for size in self.hidden))
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse settings that could only fail later, mid-run."""
+        problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            problems.append("learning rate must be a positive number")
+        if not 1 <= self.batch_size <= 60000:
+            problems.append("batch size must be between 1 and 60000")
+        if not 1 <= self.epochs <= 10000:
+            problems.append("epochs must be between 1 and 10000")
+        if not (0 < self.lr_decay <= 1):
+            problems.append("LR decay must be in (0, 1]")
+        for name in ("momentum", "beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name} must be in [0, 1)")
+        if not (math.isfinite(self.eps) and self.eps > 0):
+            problems.append("eps must be a positive number")
+        if not 0 <= self.seed < 2**31:
+            problems.append("seed must be between 0 and 2^31 - 1")
+        if not self.hidden or any(not 1 <= size <= 8192 for size in self.hidden):
+            problems.append("hidden layers must be 1 to 8192 units each, at least one layer")
+        if self.init not in INITS:
+            problems.append(f"init must be one of {', '.join(INITS)}")
+        if self.validation not in VALIDATIONS:
+            problems.append(f"validation must be one of {', '.join(VALIDATIONS)}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (INPUT_SIZE, *self.hidden, CLASS_COUNT)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["hidden"] = list(self.hidden)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'256,128,64' -> (256, 128, 64), with a message a user can act on."""
+    try:
+        sizes = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ConfigError(f"hidden sizes must be comma-separated integers, got {text!r}") from None
+    if not sizes:
+        raise ConfigError("give at least one hidden layer size, e.g. 256,128,64")
+    return sizes

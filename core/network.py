@@ -1,0 +1,155 @@
+"""The multilayer perceptron: parameters in one flat float32 buffer, forward and backward passes.
+
+Layer i computes z_i = h_{i-1} @ W_i + b_i; hidden layers apply h_i = relu(z_i); the last layer's
+z feeds a numerically stable softmax, and the loss is the batch mean of -log p[label].
+W_i has shape (fan_in, fan_out), so a row-major fill of W_i is the seed's init order.
+
+All parameters (and, in `Gradients`, all gradients) live in one contiguous buffer with per-layer
+views, so an optimizer step is a handful of whole-array operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.lcg import LCG
+
+FLOAT = np.float32
+
+
+def _layer_views(buffer: np.ndarray, layer_sizes: Sequence[int]) -> tuple[list, list]:
+    weights, biases, offset = [], [], 0
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        weights.append(buffer[offset:offset + fan_in * fan_out].reshape(fan_in, fan_out))
+        offset += fan_in * fan_out
+        biases.append(buffer[offset:offset + fan_out])
+        offset += fan_out
+    return weights, biases
+
+
+def parameter_count(layer_sizes: Sequence[int]) -> int:
+    return sum(a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+
+
+class ParameterBuffer:
+    """A flat float32 buffer seen as per-layer weight matrices and bias vectors."""
+
+    def __init__(self, layer_sizes: Sequence[int], flat: np.ndarray | None = None) -> None:
+        self.layer_sizes = tuple(int(size) for size in layer_sizes)
+        size = parameter_count(self.layer_sizes)
+        self.flat = np.zeros(size, dtype=FLOAT) if flat is None else flat
+        if self.flat.shape != (size,) or self.flat.dtype != FLOAT:
+            raise ValueError(f"expected a float32 buffer of {size} values")
+        self.weights, self.biases = _layer_views(self.flat, self.layer_sizes)
+
+
+class MLP(ParameterBuffer):
+    """The network's parameters plus the passes that use them."""
+
+    @classmethod
+    def initialized(cls, layer_sizes: Sequence[int], seed: int = 1337, init: str = "he") -> MLP:
+        """He-uniform init from the seed's LCG: W1 filled first, row-major, then W2, W3, W4.
+
+        bound = sqrt(6 / fan_in) ("he", the seed's README) or sqrt(2 / fan_in) ("asm", what the
+        seed's assembly actually does). Biases start at 0.
+        """
+        model = cls(layer_sizes)
+        generator = LCG(seed)
+        for weight in model.weights:
+            fan_in = weight.shape[0]
+            bound = np.sqrt((6.0 if init == "he" else 2.0) / fan_in)
+            weight[...] = (generator.uniforms(weight.size) * bound).reshape(weight.shape)
+        return model
+
+    def copy(self) -> MLP:
+        return MLP(self.layer_sizes, self.flat.copy())
+
+    def predict_proba(self, images: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        """Class probabilities (N, 10) float32 for images (N, 784) or (N, 28, 28).
+
+        uint8 images are scaled by 1/255; float images are taken as already in [0, 1].
+        """
+        images = np.asarray(images)
+        images = images.reshape(len(images), -1)
+        if images.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"expected images of {self.layer_sizes[0]} pixels, got {images.shape[1]}")
+        out = np.empty((len(images), self.layer_sizes[-1]), dtype=FLOAT)
+        for start in range(0, len(images), chunk):
+            block = images[start:start + chunk]
+            if block.dtype == np.uint8:
+                block = np.divide(block, FLOAT(255), dtype=FLOAT)
+            out[start:start + chunk] = softmax(self.logits(block.astype(FLOAT, copy=False)))
+        return out
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        h = x
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            z = h @ weight
+            z += bias
+            h = z if i == last else np.maximum(z, 0, out=z)
+        return h
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+class TrainingStep:
+    """Forward, loss and backward for one batch, into buffers allocated once per batch size.
+
+    `run(model, x, labels, grads)` leaves the batch-mean gradients in `grads.flat` and returns the
+    mean loss. x is (B, 784) float32; labels (B,) integer class indices (no one-hot matrix).
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], batch_size: int) -> None:
+        self.batch_size = batch_size
+        widths = layer_sizes[1:]
+        self.z = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
+        self.h = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
+        self.grad = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
+        self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
+        self.rows = np.arange(batch_size)
+
+    def run(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
+        batch = len(x)
+        if batch != self.batch_size:
+            raise ValueError(f"step built for batches of {self.batch_size}, got {batch}")
+        last = len(model.weights) - 1
+        # forward
+        inputs = [x]
+        for i, (weight, bias) in enumerate(zip(model.weights, model.biases)):
+            z = np.matmul(inputs[-1], weight, out=self.z[i])
+            z += bias
+            if i < last:
+                inputs.append(np.maximum(z, 0, out=self.h[i]))
+        # softmax in place on the logits, loss from the log-sum-exp
+        logits = self.z[last]
+        probabilities = self.grad[last]
+        np.subtract(logits, logits.max(axis=1, keepdims=True), out=probabilities)
+        np.exp(probabilities, out=probabilities)
+        sums = probabilities.sum(axis=1, keepdims=True)
+        probabilities /= sums
+        label_probability = probabilities[self.rows, labels]
+        loss = float(-np.mean(np.log(np.maximum(label_probability, np.finfo(FLOAT).tiny))))
+        # backward: grad_z4 = (p - onehot) / B
+        probabilities[self.rows, labels] -= 1
+        probabilities *= FLOAT(1.0 / batch)
+        for i in range(last, -1, -1):
+            grad_z = self.grad[i]
+            np.matmul(inputs[i].T, grad_z, out=grads.weights[i])
+            np.sum(grad_z, axis=0, out=grads.biases[i])
+            if i > 0:
+                grad_h = np.matmul(grad_z, model.weights[i].T, out=self.grad[i - 1])
+                # relu'(z) is 1 where h > 0; sign(h) is exactly that since h >= 0
+                np.sign(inputs[i], out=self.gate[i - 1])
+                grad_h *= self.gate[i - 1]
+        return loss

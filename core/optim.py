@@ -1,0 +1,116 @@
+"""The seed's three optimizers, each updating one flat float32 parameter buffer in place.
+
+SGD:      w <- w - lr g
+Momentum: v <- beta v + g;  w <- w - lr v
+Adam:     m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+          w <- w - lr m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+
+Adam's bias correction is folded into one scalar step size:
+lr m_hat / (sqrt(v_hat) + eps) = [lr sqrt(1 - b2^t) / (1 - b1^t)] m / (sqrt(v) + eps sqrt(1 - b2^t)),
+the same value with two fewer passes over the buffer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from core.config import TrainConfig
+
+FLOAT = np.float32
+
+
+class Optimizer:
+    """Learned state ends in the arrays of `state()`; settings come from the config."""
+
+    name = ""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.scratch = np.empty(size, dtype=FLOAT)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for key, value in state.items():
+            target = getattr(self, key)
+            if isinstance(target, np.ndarray):
+                if value.shape != target.shape:
+                    raise ValueError(f"optimizer state {key} has shape {value.shape}, expected {target.shape}")
+                target[...] = value
+            else:
+                setattr(self, key, type(target)(value))
+
+
+class SGD(Optimizer):
+    name = "sgd"
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        np.multiply(grads, FLOAT(lr), out=self.scratch)
+        params -= self.scratch
+
+
+class Momentum(Optimizer):
+    name = "momentum"
+
+    def __init__(self, size: int, beta: float) -> None:
+        super().__init__(size)
+        self.beta = FLOAT(beta)
+        self.velocity = np.zeros(size, dtype=FLOAT)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        self.velocity *= self.beta
+        self.velocity += grads
+        np.multiply(self.velocity, FLOAT(lr), out=self.scratch)
+        params -= self.scratch
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"velocity": self.velocity}
+
+
+class Adam(Optimizer):
+    name = "adam"
+
+    def __init__(self, size: int, beta1: float, beta2: float, eps: float) -> None:
+        super().__init__(size)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = np.zeros(size, dtype=FLOAT)
+        self.v = np.zeros(size, dtype=FLOAT)
+        self.t = 0
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        self.t += 1
+        correction2 = math.sqrt(1.0 - self.beta2**self.t)
+        step_size = lr * correction2 / (1.0 - self.beta1**self.t)
+        scratch, m, v = self.scratch, self.m, self.v
+        # m += (1 - b1) (g - m)
+        np.subtract(grads, m, out=scratch)
+        scratch *= FLOAT(1.0 - self.beta1)
+        m += scratch
+        # v += (1 - b2) (g^2 - v)
+        np.square(grads, out=scratch)
+        scratch -= v
+        scratch *= FLOAT(1.0 - self.beta2)
+        v += scratch
+        # w -= step_size m / (sqrt(v) + eps sqrt(1 - b2^t))
+        np.sqrt(v, out=scratch)
+        scratch += FLOAT(self.eps * correction2)
+        np.divide(m, scratch, out=scratch)
+        scratch *= FLOAT(step_size)
+        params -= scratch
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"m": self.m, "v": self.v, "t": np.array(self.t, dtype=np.int64)}
+
+
+def make_optimizer(config: TrainConfig, size: int) -> Optimizer:
+    if config.optimizer == "sgd":
+        return SGD(size)
+    if config.optimizer == "momentum":
+        return Momentum(size, config.momentum)
+    return Adam(size, config.beta1, config.beta2, config.eps)

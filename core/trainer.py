@@ -1,0 +1,203 @@
+"""The training object shared by the command line and the window.
+
+`Trainer.run()` is a generator: headless code iterates it, the GUI's worker iterates it in a
+QThread and emits each event as a signal. `pause()`, `resume()` and `stop()` may be called from
+any thread; they take effect between batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
+from core.events import BatchEnd, EpochEnd, RunEnd, TrainingEvent
+from core.lcg import LCG, shuffle_in_place
+from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
+from core.optim import Optimizer, make_optimizer
+
+
+@dataclass
+class History:
+    """The curves of a run, appended as it trains. Accuracies are fractions in [0, 1]."""
+
+    batch_losses: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+    val_accs: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    test_acc: float | None = None
+
+
+@dataclass
+class Position:
+    """Where a run stands, so that a checkpoint resumes on the same curve."""
+
+    epochs_done: int = 0
+    next_batch: int = 0  # batches already done in the current epoch
+    lr: float = 0.0
+    shuffle_state: int = 0
+    order: np.ndarray | None = None  # the training permutation of the current epoch
+
+
+@dataclass
+class Splits:
+    """The arrays a run reads: uint8 images (N, 784) and their labels."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+    @classmethod
+    def from_dataset(cls, dataset, validation: str = "seed") -> Splits:
+        train_x, train_y = dataset.train_images, dataset.train_labels
+        test_x, test_y = dataset.test_images, dataset.test_labels
+        if validation == "holdout" and len(train_x) > HOLDOUT_SIZE:
+            cut = len(train_x) - HOLDOUT_SIZE
+            return cls(train_x[:cut], train_y[:cut], train_x[cut:], train_y[cut:], test_x, test_y)
+        start, stop = SEED_VALIDATION_RANGE
+        if len(test_x) < stop:  # a small dataset: validate on its last tenth of the test set
+            start = len(test_x) - max(1, len(test_x) // 10)
+        return cls(train_x, train_y, test_x[start:stop], test_y[start:stop], test_x, test_y)
+
+
+def accuracy(model: MLP, images: np.ndarray, labels: np.ndarray) -> float:
+    if len(images) == 0:
+        return float("nan")
+    return float(np.mean(model.predict(images) == labels))
+
+
+class Trainer:
+    """Trains `model` (or a fresh one from `config`) on `dataset` (anything with the four arrays)."""
+
+    def __init__(self, config: TrainConfig, dataset, model: MLP | None = None,
+                 optimizer: Optimizer | None = None, history: History | None = None,
+                 position: Position | None = None) -> None:
+        self.config = config
+        self.dataset_name = getattr(dataset, "name", "MNIST")
+        self.splits = Splits.from_dataset(dataset, config.validation)
+        if len(self.splits.train_images) < config.batch_size:
+            raise ValueError(f"batch size {config.batch_size} is larger than the "
+                             f"{len(self.splits.train_images)} training images")
+        self.model = model if model is not None else MLP.initialized(config.layer_sizes, config.seed, config.init)
+        self.optimizer = optimizer if optimizer is not None else make_optimizer(config, self.model.flat.size)
+        self.history = history if history is not None else History()
+        self.position = position if position is not None else Position(lr=config.lr, shuffle_state=config.seed)
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    # -- control, from any thread -------------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.splits.train_images) // self.config.batch_size
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> Iterator[TrainingEvent]:
+        """Train until the configured epochs are done, the run is stopped, or the loss diverges."""
+        config, position, history = self.config, self.position, self.history
+        batch_size, batches = config.batch_size, self.batches_per_epoch
+        step = TrainingStep(config.layer_sizes, batch_size)
+        grads = ParameterBuffer(config.layer_sizes)
+        pixels = np.empty((batch_size, config.layer_sizes[0]), dtype=np.uint8)
+        x = np.empty(pixels.shape, dtype=FLOAT)
+        labels = np.empty(batch_size, dtype=self.splits.train_labels.dtype)
+        shuffler = LCG(position.shuffle_state)
+        train_images, train_labels = self.splits.train_images, self.splits.train_labels
+        last_good = self._snapshot()
+        elapsed_before = 0.0
+        status, message = "finished", ""
+
+        while position.epochs_done < config.epochs and status == "finished":
+            epoch = position.epochs_done + 1
+            if position.next_batch == 0 or position.order is None:
+                if position.order is None:
+                    position.order = np.arange(len(train_images))
+                shuffle_in_place(position.order, shuffler)
+                position.shuffle_state = shuffler.state
+                position.next_batch = 0
+                epoch_start_loss_index = len(history.batch_losses)
+            else:
+                epoch_start_loss_index = len(history.batch_losses) - position.next_batch
+            first_batch = position.next_batch
+            epoch_started = time.perf_counter()
+            paused_seconds = 0.0
+            for batch in range(position.next_batch, batches):
+                if not self._running.is_set():
+                    pause_started = time.perf_counter()
+                    self._running.wait()
+                    paused_seconds += time.perf_counter() - pause_started
+                if self._stop.is_set():
+                    status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
+                    break
+                indices = position.order[batch * batch_size:(batch + 1) * batch_size]
+                np.take(train_images, indices, axis=0, out=pixels)
+                np.divide(pixels, FLOAT(255), out=x)
+                np.take(train_labels, indices, out=labels)
+                loss = step.run(self.model, x, labels, grads)
+                if not math.isfinite(loss):
+                    self._restore(last_good)
+                    del history.batch_losses[epoch_start_loss_index:]
+                    position.next_batch = 0
+                    status = "diverged"
+                    message = (f"The loss became {loss} at epoch {epoch}, batch {batch + 1}: the learning "
+                               f"rate {position.lr:g} is too high for {config.optimizer}. Lower it and "
+                               f"start again. The weights from before epoch {epoch} were kept.")
+                    break
+                self.optimizer.step(self.model.flat, grads.flat, position.lr)
+                history.batch_losses.append(loss)
+                position.next_batch = batch + 1
+                epoch_seconds = time.perf_counter() - epoch_started - paused_seconds
+                yield BatchEnd(epoch, batch + 1, batches, loss, elapsed_before + epoch_seconds,
+                               (batch + 1 - first_batch) * batch_size / max(epoch_seconds, 1e-9))
+            epoch_seconds = time.perf_counter() - epoch_started - paused_seconds
+            elapsed_before += epoch_seconds
+            if status != "finished":
+                break
+            val_acc = accuracy(self.model, self.splits.val_images, self.splits.val_labels)
+            epoch_losses = history.batch_losses[epoch_start_loss_index:]
+            history.epoch_losses.append(float(np.mean(epoch_losses)))
+            history.val_accs.append(val_acc)
+            history.epoch_seconds.append(epoch_seconds)
+            history.lrs.append(position.lr)
+            yield EpochEnd(epoch, config.epochs, history.epoch_losses[-1], val_acc, position.lr,
+                           epoch_seconds, elapsed_before)
+            position.epochs_done = epoch
+            position.next_batch = 0
+            position.lr *= config.lr_decay
+            last_good = self._snapshot()
+
+        history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)
+        if status == "finished":
+            message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
+        yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
+
+    def _snapshot(self) -> tuple[np.ndarray, dict]:
+        return self.model.flat.copy(), {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()}
+
+    def _restore(self, snapshot: tuple[np.ndarray, dict]) -> None:
+        flat, optimizer_state = snapshot
+        self.model.flat[...] = flat
+        self.optimizer.load_state(optimizer_state)
