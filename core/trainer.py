@@ -7,11 +7,12 @@ any thread; they take effect between batches.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,29 +21,7 @@ from core.events import BatchEnd, EpochEnd, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
 from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
-
-
-@dataclass
-class History:
-    """The curves of a run, appended as it trains. Accuracies are fractions in [0, 1]."""
-
-    batch_losses: list[float] = field(default_factory=list)
-    epoch_losses: list[float] = field(default_factory=list)
-    val_accs: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    lrs: list[float] = field(default_factory=list)
-    test_acc: float | None = None
-
-
-@dataclass
-class Position:
-    """Where a run stands, so that a checkpoint resumes on the same curve."""
-
-    epochs_done: int = 0
-    next_batch: int = 0  # batches already done in the current epoch
-    lr: float = 0.0
-    shuffle_state: int = 0
-    order: np.ndarray | None = None  # the training permutation of the current epoch
+from core.run_state import Checkpoint, History, Position
 
 
 @dataclass
@@ -83,6 +62,7 @@ class Trainer:
                  position: Position | None = None) -> None:
         self.config = config
         self.dataset_name = getattr(dataset, "name", "MNIST")
+        self.class_names = tuple(getattr(dataset, "class_names", tuple(str(d) for d in range(10))))
         self.splits = Splits.from_dataset(dataset, config.validation)
         if len(self.splits.train_images) < config.batch_size:
             raise ValueError(f"batch size {config.batch_size} is larger than the "
@@ -94,6 +74,31 @@ class Trainer:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None) -> Trainer:
+        """Continue a saved run where it stopped; `epochs` raises the total number of epochs."""
+        config = checkpoint.config if epochs is None else checkpoint.config.replace(epochs=epochs)
+        model = checkpoint.model.copy()
+        optimizer = make_optimizer(config, model.flat.size)
+        try:
+            optimizer.load_state(checkpoint.optimizer_state)
+        except (ValueError, AttributeError) as error:
+            raise ValueError(f"the saved optimizer state does not fit: {error}") from None
+        position = copy.deepcopy(checkpoint.position)
+        if position.order is not None and len(position.order) != len(dataset.train_images) - (
+                HOLDOUT_SIZE if config.validation == "holdout" else 0):
+            position.order, position.next_batch = None, 0  # another dataset: start a fresh epoch
+        return cls(config, dataset, model, optimizer, copy.deepcopy(checkpoint.history), position)
+
+    def checkpoint(self) -> Checkpoint:
+        """A self-contained copy of the run, safe to save while training continues.
+
+        Call it from the thread that iterates run() (between batches), where nothing is mid-update.
+        """
+        state = {key: np.array(value, copy=True) for key, value in self.optimizer.state().items()}
+        return Checkpoint(self.model.copy(), self.config, self.dataset_name, self.class_names,
+                          copy.deepcopy(self.history), state, copy.deepcopy(self.position))
 
     # -- control, from any thread -------------------------------------------------------------
     def pause(self) -> None:

@@ -1,0 +1,50 @@
+"""A run's learned state apart from its settings: curves, position, and the whole checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.config import TrainConfig
+from core.network import MLP
+
+
+@dataclass
+class History:
+    """The curves of a run, appended as it trains. Accuracies are fractions in [0, 1]."""
+
+    batch_losses: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+    val_accs: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    test_acc: float | None = None
+
+
+@dataclass
+class Position:
+    """Where a run stands, so that a checkpoint resumes on the same curve."""
+
+    epochs_done: int = 0
+    next_batch: int = 0  # batches already done in the current epoch
+    lr: float = 0.0
+    shuffle_state: int = 0
+    order: np.ndarray | None = None  # the training permutation of the current epoch
+
+
+@dataclass
+class Checkpoint:
+    """A model with everything needed to show its curves and to resume its training."""
+
+    model: MLP
+    config: TrainConfig
+    dataset_name: str = "MNIST"
+    class_names: tuple[str, ...] = tuple(str(digit) for digit in range(10))
+    history: History = field(default_factory=History)
+    optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
+    position: Position = field(default_factory=Position)
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.history.test_acc

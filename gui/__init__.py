@@ -1,0 +1,1 @@
+"""The Qt layer: windows and widgets over the engine in core/."""
