@@ -41,6 +41,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
             "next_batch": checkpoint.position.next_batch,
             "lr": checkpoint.position.lr,
             "shuffle_state": checkpoint.position.shuffle_state,
+            "shuffled_epoch": checkpoint.position.shuffled_epoch,
         },
         "optimizer_state_keys": sorted(checkpoint.optimizer_state),
     }
@@ -133,7 +134,7 @@ def _checkpoint_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Checkp
     try:
         position = Position(int(stored.get("epochs_done", 0)), int(stored.get("next_batch", 0)),
                             float(stored.get("lr", config.lr)), int(stored.get("shuffle_state", config.seed)),
-                            arrays.get("position_order"))
+                            arrays.get("position_order"), int(stored.get("shuffled_epoch", 0)))
     except (TypeError, ValueError):
         raise fail("its training position is malformed") from None
     class_names = tuple(str(name) for name in metadata.get("class_names", range(10)))

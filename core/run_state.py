@@ -31,6 +31,7 @@ class Position:
     lr: float = 0.0
     shuffle_state: int = 0
     order: np.ndarray | None = None  # the training permutation of the current epoch
+    shuffled_epoch: int = 0  # the epoch `order` was shuffled for (0: not yet)
 
 
 @dataclass

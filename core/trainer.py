@@ -89,6 +89,7 @@ class Trainer:
         if position.order is not None and len(position.order) != len(dataset.train_images) - (
                 HOLDOUT_SIZE if config.validation == "holdout" else 0):
             position.order, position.next_batch = None, 0  # another dataset: start a fresh epoch
+            position.shuffled_epoch = 0
         return cls(config, dataset, model, optimizer, copy.deepcopy(checkpoint.history), position)
 
     def checkpoint(self) -> Checkpoint:
@@ -137,15 +138,15 @@ class Trainer:
 
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
-            if position.next_batch == 0 or position.order is None:
-                if position.order is None:
-                    position.order = np.arange(len(train_images))
+            if position.order is None:
+                position.order = np.arange(len(train_images))
+                position.shuffled_epoch = 0
+            if position.shuffled_epoch != epoch:
                 shuffle_in_place(position.order, shuffler)
                 position.shuffle_state = shuffler.state
+                position.shuffled_epoch = epoch
                 position.next_batch = 0
-                epoch_start_loss_index = len(history.batch_losses)
-            else:
-                epoch_start_loss_index = len(history.batch_losses) - position.next_batch
+            epoch_start_loss_index = len(history.batch_losses) - position.next_batch
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
             paused_seconds = 0.0
@@ -161,11 +162,12 @@ class Trainer:
                 np.take(train_images, indices, axis=0, out=pixels)
                 np.divide(pixels, FLOAT(255), out=x)
                 np.take(train_labels, indices, out=labels)
-                loss = step.run(self.model, x, labels, grads)
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                    loss = step.run(self.model, x, labels, grads)
                 if not math.isfinite(loss):
                     self._restore(last_good)
                     del history.batch_losses[epoch_start_loss_index:]
-                    position.next_batch = 0
+                    position.next_batch, position.shuffled_epoch = 0, 0
                     status = "diverged"
                     message = (f"The loss became {loss} at epoch {epoch}, batch {batch + 1}: the learning "
                                f"rate {position.lr:g} is too high for {config.optimizer}. Lower it and "

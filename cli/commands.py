@@ -1,0 +1,196 @@
+"""The headless subcommands. Errors end as one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from cli.parser import build_parser
+from cli.progress import ProgressLine
+from core.config import TrainConfig, parse_hidden
+from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
+from core.download import DownloadProgress, download_mnist
+from core.errors import EngineError, ModelFileError
+from core.events import BatchEnd, EpochEnd, RunEnd
+from core.metrics import accuracy_from_confusion, confusion_matrix
+from core.model_file import load_checkpoint, save_checkpoint
+from core.run_state import Checkpoint
+from core.trainer import Trainer
+
+
+def run_cli(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 0
+    handler = {"train": train, "evaluate": evaluate, "predict": predict, "download": download}[args.command]
+    try:
+        return handler(args)
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_json(**values) -> None:
+    print(json.dumps(values), flush=True)
+
+
+def obtain_dataset(data_dir: str | None, quiet: bool = False) -> Dataset:
+    """The dataset in the folder given (or found); MNIST is downloaded when it is nowhere."""
+    folder = resolve_data_dir(data_dir)
+    if not has_dataset_files(folder):
+        if data_dir is not None:
+            return load_dataset(folder)  # raises, naming the missing files
+        fetch_mnist(folder, quiet)
+    return load_dataset(folder)
+
+
+def fetch_mnist(folder: Path, quiet: bool = False) -> Path:
+    bar = ProgressLine()
+    if not quiet:
+        print(f"MNIST not found: downloading it into {folder}", file=sys.stderr)
+
+    def report(progress: DownloadProgress) -> None:
+        if not quiet:
+            label = f"{progress.file_name} ({progress.file_index + 1}/{progress.file_count})"
+            bar.update(progress.bytes_done, progress.bytes_total or progress.bytes_done, label)
+
+    path = download_mnist(folder, progress=report)
+    if not quiet:
+        bar.finish(f"MNIST is in {path}")
+    return path
+
+
+def config_from_args(args) -> TrainConfig:
+    return TrainConfig.for_optimizer(
+        args.optimizer or "adam",
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.decay,
+        momentum=args.momentum, beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
+        hidden=parse_hidden(args.hidden) if args.hidden else None, init=args.init, validation=args.validation,
+    )
+
+
+def train(args) -> int:
+    dataset = obtain_dataset(args.data_dir, quiet=args.json)
+    if args.resume:
+        checkpoint = load_checkpoint(args.resume)
+        try:
+            trainer = Trainer.from_checkpoint(checkpoint, dataset, epochs=args.epochs)
+        except ValueError as error:
+            raise ModelFileError(f"{args.resume}: cannot resume from it: {error}") from None
+    else:
+        try:
+            trainer = Trainer(config_from_args(args), dataset)
+        except ValueError as error:
+            raise EngineError(str(error)) from None
+    config = trainer.config
+    if not args.json:
+        hidden = ",".join(str(size) for size in config.hidden)
+        print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
+              f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}")
+    bar = ProgressLine()
+    end = _drive(trainer, args.json, bar)
+    if args.save:
+        path = save_checkpoint(args.save, trainer.checkpoint())
+        if not args.json:
+            print(f"saved model to {path}")
+    if args.json:
+        _print_json(event="test", test_acc=end.test_acc, status=end.status, epochs=end.epochs_done)
+    else:
+        print(f"{end.message}" if end.status != "finished" else
+              f"test accuracy {end.test_acc:.2%} after {end.epochs_done} epochs ({end.elapsed:.1f} s of training)")
+    if end.status == "diverged":
+        print(f"error: {end.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine) -> RunEnd:
+    end = None
+    try:
+        for event in trainer.run():
+            if isinstance(event, BatchEnd):
+                if not as_json:
+                    bar.update(event.batch, event.batches_per_epoch,
+                               f"epoch {event.epoch} loss {event.loss:.4f} {event.samples_per_second:,.0f} samples/s")
+            elif isinstance(event, EpochEnd):
+                if as_json:
+                    _print_json(event="epoch", epoch=event.epoch, loss=event.loss, val_acc=event.val_acc,
+                                seconds=event.seconds, lr=event.lr)
+                else:
+                    bar.finish()
+                    print(f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
+                          f"val {event.val_acc:.2%}  {event.seconds:.2f} s", flush=True)
+            else:
+                end = event
+    except KeyboardInterrupt:
+        trainer.stop()
+        for event in trainer.run():  # finishes at once: evaluates and reports the run's end
+            end = event
+    return end
+
+
+def _load_model(path: str | None) -> Checkpoint:
+    if path is None:
+        from assets import pretrained_model_path
+
+        bundled = pretrained_model_path()
+        if bundled is None:
+            raise ModelFileError("no --model given and the bundled pretrained model is missing")
+        path = bundled
+    return load_checkpoint(path)
+
+
+def evaluate(args) -> int:
+    checkpoint = _load_model(args.model)
+    dataset = obtain_dataset(args.data_dir, quiet=args.json)
+    predicted = checkpoint.model.predict(dataset.test_images)
+    classes = len(dataset.class_names)
+    matrix = confusion_matrix(dataset.test_labels, predicted, classes)
+    test_acc = accuracy_from_confusion(matrix)
+    if args.json:
+        _print_json(event="evaluate", test_acc=test_acc, confusion=matrix.tolist(),
+                    class_names=list(dataset.class_names), count=int(matrix.sum()))
+        return 0
+    print(f"{dataset.name} test set: {matrix.sum()} images, accuracy {test_acc:.2%}")
+    print("confusion matrix (rows: true class, columns: predicted)")
+    names = [name[:6] for name in dataset.class_names]
+    width = max(6, max(len(str(int(matrix.max()))), 4) + 1)
+    print(" " * 8 + "".join(f"{name:>{width}}" for name in names))
+    for name, row in zip(names, matrix):
+        print(f"{name:>8}" + "".join(f"{int(count):>{width}}" for count in row))
+    return 0
+
+
+def predict(args) -> int:
+    from core.preprocess import to_mnist
+    from gui.image_file import read_grayscale
+
+    checkpoint = _load_model(args.model)
+    names = checkpoint.class_names
+    for image_path in args.images:
+        image = to_mnist(read_grayscale(image_path))
+        if image is None:
+            if args.json:
+                _print_json(image=image_path, empty=True)
+            else:
+                print(f"{image_path}: empty image, nothing to classify")
+            continue
+        probabilities = checkpoint.model.predict_proba(image[None])[0]
+        best = int(probabilities.argmax())
+        if args.json:
+            _print_json(image=image_path, prediction=names[best], probabilities=[float(p) for p in probabilities])
+        else:
+            ranked = "  ".join(f"{names[i]}:{probabilities[i]:.1%}" for i in probabilities.argsort()[::-1][:3])
+            print(f"{image_path}: {names[best]}  ({ranked})")
+    return 0
+
+
+def download(args) -> int:
+    folder = resolve_data_dir(args.data_dir) if args.data_dir else resolve_data_dir(None)
+    fetch_mnist(folder)
+    return 0

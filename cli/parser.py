@@ -1,0 +1,52 @@
+"""The command line's arguments: every default comes from TrainConfig, none is re-typed."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.config import INITS, OPTIMIZERS, VALIDATIONS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mnist-mlp",
+        description="Train a 784-256-128-64-10 perceptron on MNIST. Without a command, opens the window.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model headless",
+                                description="Train a model. Defaults are the seed project's, per optimizer.")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                       help="sgd, momentum or adam (default adam); picks that optimizer's defaults")
+    train.add_argument("--epochs", type=int, help="number of epochs (default 25)")
+    train.add_argument("--batch-size", type=int, help="samples per batch (default 64)")
+    train.add_argument("--lr", type=float, help="learning rate (default per optimizer: 0.005, 0.001, 0.0005)")
+    train.add_argument("--decay", type=float, help="learning-rate factor after each epoch (default 0.97)")
+    train.add_argument("--momentum", type=float, help="momentum's beta (default 0.95)")
+    train.add_argument("--beta1", type=float, help="Adam's beta1 (default 0.9)")
+    train.add_argument("--beta2", type=float, help="Adam's beta2 (default 0.999)")
+    train.add_argument("--eps", type=float, help="Adam's epsilon (default 1e-7)")
+    train.add_argument("--seed", type=int, help="seed of the init and shuffle generator (default 1337)")
+    train.add_argument("--hidden", help="hidden-layer sizes, comma-separated (default 256,128,64)")
+    train.add_argument("--init", choices=INITS, help="he: sqrt(6/fan_in) as the seed's README; "
+                                                     "asm: sqrt(2/fan_in) as its assembly (default he)")
+    train.add_argument("--validation", choices=VALIDATIONS,
+                       help="seed: test images 9000-9999 (default, as the seed); holdout: last 5000 training images")
+    train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    train.add_argument("--save", help="write the trained model to this .npz file")
+    train.add_argument("--resume", help="continue training the model saved in this .npz file")
+    train.add_argument("--json", action="store_true", help="print one JSON object per line instead of text")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved model")
+    evaluate.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
+    evaluate.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = commands.add_parser("predict", help="classify digit images (PNG or JPEG)")
+    predict.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per image")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files: a digit, any size")
+
+    download = commands.add_parser("download", help="download MNIST into the data folder")
+    download.add_argument("--data-dir", help="where to put the files (default: the application's data folder)")
+    return parser

@@ -1,0 +1,97 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from core.config import TrainConfig
+from core.errors import ModelFileError
+from core.model_file import load_checkpoint, save_checkpoint
+from core.network import MLP
+from core.run_state import Checkpoint, History, Position
+
+
+def a_checkpoint(hidden=(16, 8)):
+    config = TrainConfig(hidden=hidden, epochs=2)
+    model = MLP.initialized(config.layer_sizes)
+    history = History([1.0, 0.5], [0.75], [0.9], [0.1], [0.0005], 0.91)
+    state = {"m": np.ones(model.flat.size, np.float32), "v": np.zeros(model.flat.size, np.float32),
+             "t": np.array(7)}
+    return Checkpoint(model, config, "MNIST", tuple("0123456789"), history, state,
+                      Position(1, 3, 0.00048, 12345, np.arange(10)))
+
+
+def test_round_trip_keeps_everything(tmp_path):
+    original = a_checkpoint()
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "model.npz", original))
+    np.testing.assert_array_equal(loaded.model.flat, original.model.flat)
+    assert loaded.config == original.config
+    assert loaded.history == original.history
+    assert loaded.position.epochs_done == 1 and loaded.position.next_batch == 3
+    assert loaded.position.order.tolist() == list(range(10))
+    assert int(loaded.optimizer_state["t"]) == 7
+    np.testing.assert_array_equal(loaded.optimizer_state["m"], original.optimizer_state["m"])
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "model.npz", a_checkpoint())
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError):
+        save_checkpoint(path, a_checkpoint(hidden=(4,)))
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_pickled_content_is_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, metadata=np.array([{"a": 1}], dtype=object), parameters=np.zeros(3, np.float32))
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_checkpoint(path)
+    plain_pickle = tmp_path / "model.pkl"
+    plain_pickle.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    with pytest.raises(ModelFileError):
+        load_checkpoint(plain_pickle)
+
+
+def test_wrong_shapes_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "model.npz", a_checkpoint())
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["parameters"] = arrays["parameters"][:-5]
+    np.savez(tmp_path / "short.npz", **arrays)
+    with pytest.raises(ModelFileError, match="parameters"):
+        load_checkpoint(tmp_path / "short.npz")
+
+
+def test_other_versions_and_foreign_files_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "model.npz", a_checkpoint())
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["version"] = 99
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    np.savez(tmp_path / "future.npz", **arrays)
+    with pytest.raises(ModelFileError, match="version 99"):
+        load_checkpoint(tmp_path / "future.npz")
+    np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
+    with pytest.raises(ModelFileError, match="not a model file"):
+        load_checkpoint(tmp_path / "foreign.npz")
+    (tmp_path / "garbage.npz").write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(ModelFileError):
+        load_checkpoint(tmp_path / "garbage.npz")
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_checkpoint(tmp_path / "missing.npz")
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    checkpoint = a_checkpoint()
+    checkpoint.model.flat[0] = np.nan
+    path = save_checkpoint(tmp_path / "nan.npz", checkpoint)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load_checkpoint(path)

@@ -1,0 +1,111 @@
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core.config import TrainConfig
+from core.events import BatchEnd, EpochEnd, RunEnd
+from core.model_file import load_checkpoint, save_checkpoint
+from core.trainer import Trainer
+from tests.fake_data import make_digit_like_images
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    train_images, train_labels = make_digit_like_images(512, seed=0)
+    test_images, test_labels = make_digit_like_images(200, seed=1)
+    return SimpleNamespace(name="fake", class_names=tuple("0123456789"),
+                           train_images=train_images.reshape(-1, 784), train_labels=train_labels,
+                           test_images=test_images.reshape(-1, 784), test_labels=test_labels)
+
+
+def small_config(**changes):
+    values = dict(hidden=(32, 16), epochs=3, batch_size=32)
+    values.update(changes)
+    return TrainConfig.for_optimizer(values.pop("optimizer", "adam"), **values)
+
+
+def run_all(trainer):
+    return list(trainer.run())
+
+
+def test_a_run_reports_batches_epochs_and_a_test_score(dataset):
+    trainer = Trainer(small_config(lr=0.003), dataset)
+    events = run_all(trainer)
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert len(batches) == 3 * (512 // 32) and len(epochs) == 3
+    assert isinstance(events[-1], RunEnd) and events[-1].status == "finished"
+    assert epochs[-1].loss < epochs[0].loss
+    assert events[-1].test_acc > 0.9  # the fake digits are easy
+    assert [e.lr for e in epochs] == pytest.approx([0.003, 0.003 * 0.97, 0.003 * 0.97**2])
+    assert all(0 <= e.val_acc <= 1 for e in epochs)
+
+
+def test_the_same_seed_gives_the_same_curve(dataset):
+    first, second = Trainer(small_config(), dataset), Trainer(small_config(), dataset)
+    run_all(first)
+    run_all(second)
+    assert first.history.batch_losses == second.history.batch_losses
+    third = Trainer(small_config(seed=7), dataset)
+    run_all(third)
+    assert third.history.batch_losses != first.history.batch_losses
+
+
+@pytest.mark.parametrize("stop_after_batches", [2 * 16, 2 * 16 + 5])  # at an epoch end, mid-epoch
+def test_resume_from_a_checkpoint_continues_the_same_curve(dataset, tmp_path, stop_after_batches):
+    straight = Trainer(small_config(optimizer="momentum", epochs=4), dataset)
+    run_all(straight)
+
+    interrupted = Trainer(small_config(optimizer="momentum", epochs=4), dataset)
+    for event in interrupted.run():
+        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) == stop_after_batches:
+            interrupted.stop()
+    path = save_checkpoint(tmp_path / "run.npz", interrupted.checkpoint())
+    resumed = Trainer.from_checkpoint(load_checkpoint(path), dataset)
+    events = run_all(resumed)
+    assert events[-1].status == "finished"
+    assert resumed.history.batch_losses == pytest.approx(straight.history.batch_losses, rel=1e-6)
+    np.testing.assert_allclose(resumed.model.flat, straight.model.flat, rtol=1e-6, atol=1e-7)
+
+
+def test_a_diverging_run_stops_and_keeps_the_last_finite_weights(dataset):
+    trainer = Trainer(small_config(optimizer="sgd", lr=1e4, epochs=5), dataset)
+    before = trainer.model.flat.copy()
+    events = run_all(trainer)
+    end = events[-1]
+    assert end.status == "diverged" and "lower" in end.message.lower()
+    assert np.all(np.isfinite(trainer.model.flat))
+    if end.epochs_done == 0:
+        np.testing.assert_array_equal(trainer.model.flat, before)
+
+
+def test_pause_resume_and_stop_from_another_thread(dataset):
+    trainer = Trainer(small_config(epochs=50), dataset)
+    seen = []
+    worker = threading.Thread(target=lambda: seen.extend(trainer.run()))
+    trainer.pause()
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive() and seen == []  # paused before the first batch
+    trainer.resume()
+    while not any(isinstance(e, BatchEnd) for e in list(seen)):
+        worker.join(0.01)
+    trainer.stop()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert seen[-1].status == "stopped" and seen[-1].epochs_done < 50
+
+
+def test_holdout_validation_trains_on_fewer_images():
+    images, labels = make_digit_like_images(6000, seed=3)
+    data = SimpleNamespace(train_images=images.reshape(-1, 784), train_labels=labels,
+                           test_images=images[:100].reshape(-1, 784), test_labels=labels[:100])
+    trainer = Trainer(small_config(validation="holdout", epochs=1, batch_size=100), data)
+    assert trainer.batches_per_epoch == 10 and len(trainer.splits.val_images) == 5000
+
+
+def test_a_batch_larger_than_the_training_set_is_refused(dataset):
+    with pytest.raises(ValueError, match="batch size"):
+        Trainer(small_config(batch_size=1024), dataset)
