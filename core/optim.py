@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from core import kernels
 from core.config import TrainConfig
 
 FLOAT = np.float32
@@ -26,9 +27,10 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, fused: bool | None = None) -> None:
         self.size = size
-        self.scratch = np.empty(size, dtype=FLOAT)
+        self.fused = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
+        self.scratch = np.empty(0 if self.fused else size, dtype=FLOAT)
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         raise NotImplementedError
@@ -51,6 +53,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        if self.fused:
+            kernels.sgd_update(params, grads, FLOAT(lr))
+            return
         np.multiply(grads, FLOAT(lr), out=self.scratch)
         params -= self.scratch
 
@@ -58,12 +63,15 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     name = "momentum"
 
-    def __init__(self, size: int, beta: float) -> None:
-        super().__init__(size)
+    def __init__(self, size: int, beta: float, fused: bool | None = None) -> None:
+        super().__init__(size, fused)
         self.beta = FLOAT(beta)
         self.velocity = np.zeros(size, dtype=FLOAT)
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        if self.fused:
+            kernels.momentum_update(params, grads, self.velocity, self.beta, FLOAT(lr))
+            return
         self.velocity *= self.beta
         self.velocity += grads
         np.multiply(self.velocity, FLOAT(lr), out=self.scratch)
@@ -76,8 +84,8 @@ class Momentum(Optimizer):
 class Adam(Optimizer):
     name = "adam"
 
-    def __init__(self, size: int, beta1: float, beta2: float, eps: float) -> None:
-        super().__init__(size)
+    def __init__(self, size: int, beta1: float, beta2: float, eps: float, fused: bool | None = None) -> None:
+        super().__init__(size, fused)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m = np.zeros(size, dtype=FLOAT)
         self.v = np.zeros(size, dtype=FLOAT)
@@ -87,30 +95,36 @@ class Adam(Optimizer):
         self.t += 1
         correction2 = math.sqrt(1.0 - self.beta2**self.t)
         step_size = lr * correction2 / (1.0 - self.beta1**self.t)
+        one_minus_beta1, one_minus_beta2 = FLOAT(1.0 - self.beta1), FLOAT(1.0 - self.beta2)
+        eps, step_size = FLOAT(self.eps * correction2), FLOAT(step_size)
+        if self.fused:
+            kernels.adam_update(params, grads, self.m, self.v, one_minus_beta1, one_minus_beta2, eps, step_size)
+            return
         scratch, m, v = self.scratch, self.m, self.v
-        # m += (1 - b1) (g - m)
+        # m += (g - m) (1 - b1)
         np.subtract(grads, m, out=scratch)
-        scratch *= FLOAT(1.0 - self.beta1)
+        scratch *= one_minus_beta1
         m += scratch
-        # v += (1 - b2) (g^2 - v)
+        # v += (g^2 - v) (1 - b2)
         np.square(grads, out=scratch)
         scratch -= v
-        scratch *= FLOAT(1.0 - self.beta2)
+        scratch *= one_minus_beta2
         v += scratch
-        # w -= step_size m / (sqrt(v) + eps sqrt(1 - b2^t))
+        # w -= (m / (sqrt(v) + eps sqrt(1 - b2^t))) step_size
         np.sqrt(v, out=scratch)
-        scratch += FLOAT(self.eps * correction2)
+        scratch += eps
         np.divide(m, scratch, out=scratch)
-        scratch *= FLOAT(step_size)
+        scratch *= step_size
         params -= scratch
 
     def state(self) -> dict[str, np.ndarray]:
         return {"m": self.m, "v": self.v, "t": np.array(self.t, dtype=np.int64)}
 
 
-def make_optimizer(config: TrainConfig, size: int) -> Optimizer:
+def make_optimizer(config: TrainConfig, size: int, fused: bool | None = None) -> Optimizer:
+    """The configured optimizer; `fused` None uses the compiled kernels when numba is there."""
     if config.optimizer == "sgd":
-        return SGD(size)
+        return SGD(size, fused)
     if config.optimizer == "momentum":
-        return Momentum(size, config.momentum)
-    return Adam(size, config.beta1, config.beta2, config.eps)
+        return Momentum(size, config.momentum, fused)
+    return Adam(size, config.beta1, config.beta2, config.eps, fused)

@@ -3,8 +3,11 @@
 import math
 
 import numpy as np
+import pytest
 
-from core.optim import SGD, Adam, Momentum
+from core import kernels
+from core.config import TrainConfig
+from core.optim import SGD, Adam, Momentum, make_optimizer
 
 W = [1.0, -2.0, 0.5]
 G = [0.1, 0.2, -0.4]
@@ -67,3 +70,22 @@ def test_optimizer_state_round_trips():
     first.step(w1, g, 0.01)
     second.step(w2, g, 0.01)
     np.testing.assert_array_equal(w1, w2)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the NumPy path exists")
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_fused_kernels_equal_the_numpy_path_bit_for_bit(name):
+    config = TrainConfig.for_optimizer(name)
+    rng = np.random.default_rng(0)
+    start = rng.normal(0, 0.1, 5000).astype(np.float32)
+    paths = {}
+    for fused in (False, True):
+        params = start.copy()
+        optimizer = make_optimizer(config, params.size, fused=fused)
+        assert optimizer.fused == fused
+        for step in range(5):
+            grads = np.random.default_rng(step).normal(0, 1e-2, params.size).astype(np.float32)
+            optimizer.step(params, grads, config.lr)
+        paths[fused] = params
+    np.testing.assert_array_equal(paths[True], paths[False])
+    assert not np.array_equal(paths[True], start)
