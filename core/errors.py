@@ -19,3 +19,7 @@ class ModelFileError(EngineError):
 
 class ConfigError(EngineError, ValueError):
     """A training setting is out of its valid range."""
+
+
+class ImageFileError(EngineError):
+    """An image given to classify cannot be read."""

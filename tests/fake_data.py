@@ -6,12 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-MNIST_FILE_NAMES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
 
 
 def make_digit_like_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +21,7 @@ def make_digit_like_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def write_dataset(folder: Path, train_count: int = 640, test_count: int = 200, seed: int = 0) -> Path:
+    from core.dataset import MNIST_FILE_NAMES
     from core.idx import write_idx
 
     folder.mkdir(parents=True, exist_ok=True)

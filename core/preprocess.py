@@ -1,0 +1,83 @@
+"""Turning a drawing of any size into the 28x28 image MNIST would have made of it.
+
+MNIST's recipe (LeCun et al.): crop to the ink's bounding box, scale it anti-aliased, aspect kept,
+so its longer side is 20 px, and place it in a 28x28 frame with its center of mass at the center.
+A pad that skipped this and shrank its canvas straight to 28x28 would feed the model digits that
+are too big, too small or off-center, and it would fail on digits that are drawn well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAME = 28
+BOX = 20
+INK_THRESHOLD = 0.1  # below this (in [0, 1]) a pixel is background, not ink
+FLOAT = np.float32
+
+
+def to_mnist(image: np.ndarray) -> np.ndarray | None:
+    """(28, 28) float32 in [0, 1], white ink on black, or None when the image holds no ink.
+
+    `image` is a 2-D grayscale array: uint8 (0-255) or float in [0, 1]. Dark ink on a light
+    background (a scanned or photographed digit) is inverted first.
+    """
+    gray = _as_unit_float(image)
+    if _background_is_light(gray):
+        gray = 1.0 - gray
+    ink = gray >= INK_THRESHOLD
+    if not ink.any():
+        return None
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    cropped = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = BOX / max(cropped.shape)
+    height, width = (max(1, round(side * scale)) for side in cropped.shape)
+    digit = np.clip(resize_area(cropped, height, width), 0.0, 1.0)
+    return _center_by_mass(digit)
+
+
+def _as_unit_float(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale image, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image.astype(FLOAT) / FLOAT(255)
+    return np.clip(image.astype(FLOAT), 0.0, 1.0)
+
+
+def _background_is_light(gray: np.ndarray) -> bool:
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > 0.5
+
+
+def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resample by area averaging: each output pixel is the mean of the input area it covers.
+
+    This is the anti-aliased downscale (no pixel is skipped, thin strokes fade instead of
+    vanishing); written as two small matrix products so it needs nothing beyond NumPy.
+    """
+    return _area_weights(image.shape[0], height) @ image @ _area_weights(image.shape[1], width).T
+
+
+def _area_weights(source: int, target: int) -> np.ndarray:
+    """(target, source) matrix: row i averages source interval [i, i+1) * source/target."""
+    edges = np.arange(target + 1, dtype=np.float64) * (source / target)
+    starts, ends = edges[:-1, None], edges[1:, None]
+    pixel = np.arange(source, dtype=np.float64)[None, :]
+    overlap = np.clip(np.minimum(ends, pixel + 1) - np.maximum(starts, pixel), 0.0, None)
+    return (overlap / (source / target)).astype(FLOAT)
+
+
+def _center_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place `digit` in the 28x28 frame so its center of mass lands on the frame's center."""
+    height, width = digit.shape
+    total = digit.sum()
+    mass_row = float((digit.sum(axis=1) * np.arange(height)).sum() / total)
+    mass_col = float((digit.sum(axis=0) * np.arange(width)).sum() / total)
+    center = (FRAME - 1) / 2
+    # keep the whole digit inside the frame even when its mass lies far off its box's center
+    top = int(np.clip(round(center - mass_row), 0, FRAME - height))
+    left = int(np.clip(round(center - mass_col), 0, FRAME - width))
+    frame = np.zeros((FRAME, FRAME), dtype=FLOAT)
+    frame[top:top + height, left:left + width] = digit
+    return frame
