@@ -116,8 +116,11 @@ def _fetch(url: str, target: Path, timeout: float, report, should_stop, sha256: 
                     if report:
                         report(done, total)
     except urllib.error.HTTPError as error:
-        if error.code == 416:  # our .part is no prefix of the file: start over next time
+        if error.code == 416 and offset:
+            # Our .part is no prefix of the file (a stale one, as long as the file or longer): start
+            # over now; failing instead would cost the user a run, and with one mirror a whole download.
             partial.unlink(missing_ok=True)
+            return _fetch(url, target, timeout, report, should_stop, sha256)
         raise DownloadError(f"HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error

@@ -9,6 +9,7 @@ returned a silently short array would let a truncated download train on garbage.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import tempfile
 import zlib
@@ -62,7 +63,12 @@ def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
         raise DatasetError(f"{name}: truncated in its header")
     shape = tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     dtype = TYPE_CODES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Sizes in Python ints: np.prod in int64 wraps around for a forged header such as
+    # (2**31, 2**31, 4), whose "size" 0 then matched an empty body and failed in reshape. NumPy also
+    # refuses a shape whose non-zero sides multiply past its index range, even when one side is 0.
+    if math.prod(side for side in shape if side) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise DatasetError(f"{name}: the IDX header declares an impossible shape {shape}")
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(content) != expected:
         problem = "truncated" if len(content) < expected else "longer than its header says"
         raise DatasetError(f"{name}: {problem}: {len(content)} bytes for shape {shape}, expected {expected}")
