@@ -1,0 +1,228 @@
+"""Live training curves: batch loss (raw and smoothed), epoch loss and validation accuracy.
+
+Every run of the session keeps its curves on the two charts: the running one drawn bright, the
+finished ones fainter, each with a legend entry, so SGD, Momentum and Adam compare on one chart.
+The x axis is in epochs for both charts (batch b of epoch e sits at e - 1 + b / batches), so the
+batch curve and the per-epoch points line up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from core.run_state import History
+
+SMOOTHING = 0.98  # exponential moving average of the batch loss, bias-corrected as TensorBoard does
+RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
+FINISHED_ALPHA = 150
+RAW_ALPHA = 45
+
+
+def smoothed(losses: np.ndarray, start_average: float = 0.0, start_weight: float = 0.0) -> tuple:
+    """Bias-corrected EMA of `losses`, continuing from (average, weight); returns (curve, average, weight)."""
+    out = np.empty(len(losses))
+    average, weight = start_average, start_weight
+    for i, loss in enumerate(losses):
+        if math.isfinite(loss):
+            average = SMOOTHING * average + (1 - SMOOTHING) * loss
+            weight = SMOOTHING * weight + (1 - SMOOTHING)
+        out[i] = average / weight if weight else loss
+    return out, average, weight
+
+
+@dataclass
+class RunCurves:
+    """One run's data and the chart items that draw it."""
+
+    label: str
+    color: str
+    batches_per_epoch: int
+    batch_losses: list[float] = field(default_factory=list)
+    smooth: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+    val_accs: list[float] = field(default_factory=list)
+    test_acc: float | None = None
+    live: bool = True
+    visible: bool = True
+    items: dict = field(default_factory=dict)
+    _average: float = 0.0
+    _weight: float = 0.0
+
+    def add_batches(self, losses) -> None:
+        curve, self._average, self._weight = smoothed(np.asarray(losses, dtype=float), self._average, self._weight)
+        self.batch_losses.extend(losses)
+        self.smooth.extend(curve.tolist())
+
+    def batch_x(self) -> np.ndarray:
+        return np.arange(1, len(self.batch_losses) + 1) / max(self.batches_per_epoch, 1)
+
+    def epoch_x(self, count: int) -> np.ndarray:
+        return np.arange(1, count + 1, dtype=float)
+
+    def legend_text(self) -> str:
+        if self.test_acc is None:
+            return self.label
+        return f"{self.label}: test {self.test_acc:.2%}"
+
+
+class CurvesView(QWidget):
+    """The loss chart above the validation-accuracy chart, with a readout of the values under the mouse."""
+
+    hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs: dict[int, RunCurves] = {}
+        self.loss_plot = pg.PlotWidget()
+        self.accuracy_plot = pg.PlotWidget()
+        self._setup_plot(self.loss_plot, "loss (log scale)")
+        self._setup_plot(self.accuracy_plot, "validation accuracy (%)")
+        self.loss_plot.setLogMode(y=True)
+        self.accuracy_plot.setXLink(self.loss_plot)
+        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt")
+        self.readout = QLabel("Hover over a chart to read its values.")
+        self.readout.setObjectName("readout")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.accuracy_plot, 2)
+        layout.addWidget(self.readout)
+        self._cursors = []
+        for plot in (self.loss_plot, self.accuracy_plot):
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.PenStyle.DotLine))
+            cursor.setVisible(False)
+            plot.addItem(cursor, ignoreBounds=True)
+            self._cursors.append(cursor)
+            plot.scene().sigMouseMoved.connect(lambda position, plot=plot: self._on_mouse_moved(plot, position))
+
+    @staticmethod
+    def _setup_plot(plot: pg.PlotWidget, y_label: str) -> None:
+        plot.setBackground("#1e1f22")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("left", y_label)
+        plot.setLabel("bottom", "epoch")
+        plot.setMouseEnabled(x=True, y=False)
+        plot.getPlotItem().setMenuEnabled(False)
+
+    # -- runs -----------------------------------------------------------------------------------
+    def begin_run(self, run_id: int, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
+        color = RUN_COLORS[run_id % len(RUN_COLORS)]
+        run = RunCurves(label, color, batches_per_epoch, live=live)
+        raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1))
+        smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
+        epoch_loss = pg.PlotDataItem(pen=None, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None)
+        accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
+                                   symbolBrush=color, symbolPen=None)
+        for item in (raw, smooth):
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+        for item in (raw, smooth, epoch_loss):
+            self.loss_plot.addItem(item)
+        self.accuracy_plot.addItem(accuracy)
+        self.loss_legend.addItem(smooth, label)
+        self.accuracy_legend.addItem(accuracy, label)
+        run.items = {"raw": raw, "smooth": smooth, "epoch_loss": epoch_loss, "accuracy": accuracy}
+        self.runs[run_id] = run
+        return run
+
+    def add_batches(self, run_id: int, losses) -> None:
+        run = self.runs[run_id]
+        run.add_batches(list(losses))
+        x = run.batch_x()
+        run.items["raw"].setData(x, np.maximum(run.batch_losses, 1e-6))
+        run.items["smooth"].setData(x, np.maximum(run.smooth, 1e-6))
+
+    def add_epoch(self, run_id: int, loss: float, val_acc: float) -> None:
+        run = self.runs[run_id]
+        run.epoch_losses.append(loss)
+        run.val_accs.append(val_acc)
+        self._draw_epochs(run)
+
+    def _draw_epochs(self, run: RunCurves) -> None:
+        run.items["epoch_loss"].setData(run.epoch_x(len(run.epoch_losses)), np.maximum(run.epoch_losses, 1e-6))
+        run.items["accuracy"].setData(run.epoch_x(len(run.val_accs)), 100 * np.asarray(run.val_accs))
+
+    def finish_run(self, run_id: int, test_acc: float | None) -> None:
+        """The run stays on the charts, fainter, its legend entry carrying its test accuracy."""
+        run = self.runs[run_id]
+        run.live, run.test_acc = False, test_acc
+        faint = _with_alpha(run.color, FINISHED_ALPHA)
+        run.items["smooth"].setPen(pg.mkPen(faint, width=1.5))
+        run.items["accuracy"].setPen(pg.mkPen(faint, width=1.5))
+        run.items["raw"].setVisible(False)  # the raw batch noise of old runs only clutters the chart
+        self._relabel(run)
+
+    def show_history(self, run_id: int, label: str, history: History, batches_per_epoch: int) -> RunCurves:
+        """Draw a finished run from its saved history (a loaded model, a past run)."""
+        run = self.begin_run(run_id, label, batches_per_epoch, live=False)
+        if history.batch_losses:
+            self.add_batches(run_id, history.batch_losses)
+        run.epoch_losses, run.val_accs = list(history.epoch_losses), list(history.val_accs)
+        self._draw_epochs(run)
+        self.finish_run(run_id, history.test_acc)
+        return run
+
+    def set_run_visible(self, run_id: int, visible: bool) -> None:
+        run = self.runs[run_id]
+        run.visible = visible
+        for name, item in run.items.items():
+            item.setVisible(visible and (run.live or name != "raw"))
+
+    def remove_run(self, run_id: int) -> None:
+        run = self.runs.pop(run_id)
+        for item in run.items.values():
+            for plot, legend in ((self.loss_plot, self.loss_legend), (self.accuracy_plot, self.accuracy_legend)):
+                if item.scene() is plot.scene():
+                    legend.removeItem(item)
+                    plot.removeItem(item)
+
+    def _relabel(self, run: RunCurves) -> None:
+        for legend, item in ((self.loss_legend, run.items["smooth"]), (self.accuracy_legend, run.items["accuracy"])):
+            legend.removeItem(item)
+            legend.addItem(item, run.legend_text())
+
+    # -- hover readout ----------------------------------------------------------------------------
+    def _on_mouse_moved(self, plot: pg.PlotWidget, position) -> None:
+        view = plot.getPlotItem().vb
+        if not plot.sceneBoundingRect().contains(position):
+            return
+        epoch_x = view.mapSceneToView(position).x()
+        for cursor in self._cursors:
+            cursor.setPos(epoch_x)
+            cursor.setVisible(True)
+        text = self.describe(epoch_x)
+        self.readout.setText(text)
+        self.hovered.emit(text)
+
+    def describe(self, epoch_x: float) -> str:
+        """The values of every visible run at the epoch nearest `epoch_x`, as one rich-text line."""
+        parts = []
+        for run in self.runs.values():
+            if not run.visible:
+                continue
+            values = []
+            epoch = int(round(epoch_x))
+            if 1 <= epoch <= len(run.epoch_losses):
+                values.append(f"epoch {epoch}: loss {run.epoch_losses[epoch - 1]:.4f}, "
+                              f"val {run.val_accs[epoch - 1]:.2%}")
+            step = int(epoch_x * run.batches_per_epoch)
+            if 1 <= step <= len(run.smooth):
+                values.append(f"batch loss {run.smooth[step - 1]:.4f} (smoothed)")
+            if values:
+                parts.append(f"<span style='color:{run.color}'>&#9632;</span> {run.label}: {'; '.join(values)}")
+        return "<br>".join(parts) if parts else f"epoch {epoch_x:.2f}"
+
+
+def _with_alpha(color: str, alpha: int) -> QColor:
+    result = QColor(color)
+    result.setAlpha(alpha)
+    return result

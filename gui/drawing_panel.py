@@ -1,0 +1,66 @@
+"""The drawing pad beside what the current model makes of the drawing, classified as you draw."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from core.network import MLP
+from core.preprocess import to_mnist
+from gui.draw_pad import DrawPad
+from gui.prediction_view import PredictionView
+
+
+class DrawingPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model: MLP | None = None
+        self._last_drawing: np.ndarray | None = None
+        self.pad = DrawPad()
+        self.prediction = PredictionView()
+        self.model_label = QLabel("no model")
+        self.model_label.setObjectName("modelLabel")
+        self.model_label.setWordWrap(True)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z, or right-click on the canvas)")
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.pad.drawing_changed.connect(self._on_drawing_changed)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        title = QLabel("<b>Draw a digit</b>")
+        layout.addWidget(title)
+        layout.addWidget(self.pad, 3, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(buttons)
+        layout.addWidget(self.prediction, 2)
+        layout.addWidget(self.model_label)
+
+    def set_model(self, model: MLP | None, class_names: tuple[str, ...], description: str) -> None:
+        """Classify with `model` from now on (a private copy the caller will not mutate)."""
+        self.model = model
+        self.prediction.set_class_names(class_names)
+        self.model_label.setText(description)
+        self._classify()
+
+    def _on_drawing_changed(self, drawing: np.ndarray | None) -> None:
+        self._last_drawing = drawing
+        self._classify()
+
+    def _classify(self) -> None:
+        drawing = self._last_drawing
+        if drawing is None:
+            self.prediction.show_nothing()
+            return
+        image = to_mnist(drawing)
+        if image is None:
+            self.prediction.show_nothing()
+        elif self.model is None:
+            self.prediction.show_nothing("no model: train one or load one (Ctrl+O)")
+        else:
+            self.prediction.show_prediction(image, self.model.predict_proba(image[None])[0])

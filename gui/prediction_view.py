@@ -1,0 +1,96 @@
+"""What the model makes of a 28x28 image: the image itself, the top class large, and ten bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
+
+from core.dataset import DIGIT_NAMES
+
+BAR_COLOR = "#3d5a80"
+TOP_COLOR = "#4fc3f7"
+PREVIEW_SIDE = 112  # the 28x28 image drawn 4x, pixels kept sharp
+
+
+def gray_pixmap(image: np.ndarray, side: int) -> QPixmap:
+    """A (H, W) float image in [0, 1] (or uint8) as a pixmap scaled to side x side, nearest neighbour."""
+    if image.dtype != np.uint8:
+        image = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
+    image = np.ascontiguousarray(image)
+    height, width = image.shape
+    qimage = QImage(image.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(qimage).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.FastTransformation)
+
+
+class PredictionView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_names: tuple[str, ...] = DIGIT_NAMES
+        self.probabilities: np.ndarray | None = None
+        self.preview = QLabel()
+        self.preview.setFixedSize(PREVIEW_SIDE + 2, PREVIEW_SIDE + 2)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setStyleSheet("background: black; border: 1px solid #444;")
+        self.preview.setToolTip("The 28x28 image the model sees: cropped, scaled to 20 px and centred by mass, "
+                                "as MNIST's digits were made")
+        self.top_label = QLabel()
+        self.top_label.setObjectName("topClass")
+        self.top_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.top_label.setMinimumWidth(120)
+        self.confidence_label = QLabel()
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart = pg.PlotWidget()
+        self.chart.setBackground("#1e1f22")
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.chart.getPlotItem().setMenuEnabled(False)
+        self.chart.hideButtons()
+        self.chart.setYRange(0, 1, padding=0.02)
+        self.chart.setXRange(-0.6, 9.6, padding=0)
+        self.chart.setMinimumHeight(120)
+        self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.chart.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_COLOR)
+        self.chart.addItem(self.bars)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.preview, 0, 0, 2, 1)
+        layout.addWidget(self.top_label, 0, 1)
+        layout.addWidget(self.confidence_label, 1, 1)
+        layout.addWidget(self.chart, 2, 0, 1, 2)
+        layout.setRowStretch(2, 1)
+        self.set_class_names(DIGIT_NAMES)
+        self.show_nothing()
+
+    def set_class_names(self, names: tuple[str, ...]) -> None:
+        self.class_names = tuple(names)
+        short = [name if len(name) <= 5 else name[:4] + "." for name in self.class_names]
+        self.chart.getAxis("bottom").setTicks([list(enumerate(short))])
+
+    def show_nothing(self, message: str = "draw a digit") -> None:
+        self.probabilities = None
+        self.preview.clear()
+        self.top_label.setText("–")
+        self.top_label.setStyleSheet("font-size: 44pt; font-weight: bold; color: #555;")
+        self.confidence_label.setText(message)
+        self.bars.setOpts(height=np.zeros(10))
+
+    def show_prediction(self, image: np.ndarray, probabilities: np.ndarray) -> None:
+        """`image` (28, 28) in [0, 1]; `probabilities` (10,) summing to 1."""
+        self.probabilities = np.asarray(probabilities, dtype=float)
+        best = int(self.probabilities.argmax())
+        self.preview.setPixmap(gray_pixmap(image, PREVIEW_SIDE))
+        name = self.class_names[best]
+        size = "44pt" if len(name) <= 2 else "16pt"
+        self.top_label.setText(name)
+        self.top_label.setStyleSheet(f"font-size: {size}; font-weight: bold; color: {TOP_COLOR};")
+        self.confidence_label.setText(f"{self.probabilities[best]:.1%} sure")
+        brushes = [TOP_COLOR if i == best else BAR_COLOR for i in range(len(self.probabilities))]
+        self.bars.setOpts(height=self.probabilities, brushes=brushes)
+
+    @property
+    def predicted_index(self) -> int | None:
+        return None if self.probabilities is None else int(self.probabilities.argmax())

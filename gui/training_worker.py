@@ -1,0 +1,186 @@
+"""Training off the GUI thread: a worker object moved to a QThread iterates the engine's Trainer.
+
+The worker loads the dataset (when the window has none cached), builds the Trainer and drives its
+`run()` generator. What crosses to the GUI is plain data carried by queued signals: the batch
+losses are coalesced and emitted at most `MAX_UPDATES_PER_SECOND` times a second whatever the
+batch rate, epoch ends go out at once, and weight snapshots are copies taken between batches,
+where nothing is mid-update. Pause, resume and stop are plain `threading.Event`s, because a queued
+slot on a worker busy in its loop would never run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core.config import TrainConfig
+from core.dataset import Dataset, load_dataset
+from core.errors import EngineError
+from core.events import BatchEnd, EpochEnd, RunEnd
+from core.run_state import Checkpoint
+from core.trainer import Trainer
+
+MAX_UPDATES_PER_SECOND = 30
+SNAPSHOTS_PER_SECOND = 4
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """The batches finished since the last update, coalesced."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches_per_epoch: int
+    new_losses: tuple[float, ...]
+    first_step: int  # global index (0-based) of new_losses[0] in the run's batch losses
+    samples_per_second: float
+    elapsed: float
+    seconds_left: float
+
+
+@dataclass(frozen=True)
+class WeightsSnapshot:
+    parameters: np.ndarray  # a private copy of the model's flat float32 parameters
+    layer_sizes: tuple[int, ...]
+    class_names: tuple[str, ...]
+
+
+class TrainingWorker(QObject):
+    dataset_loaded = Signal(object)  # Dataset
+    batches_finished = Signal(object)  # BatchProgress
+    epoch_finished = Signal(object)  # EpochEnd
+    weights_changed = Signal(object)  # WeightsSnapshot
+    run_finished = Signal(object, object)  # RunEnd, Checkpoint
+    run_failed = Signal(str)  # a message for the user; nothing was trained
+    done = Signal()
+
+    def __init__(self, config: TrainConfig, data_dir: str, dataset: Dataset | None = None,
+                 checkpoint: Checkpoint | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.data_dir = data_dir
+        self.dataset = dataset
+        self.checkpoint = checkpoint  # resume this run instead of starting afresh
+        self._trainer: Trainer | None = None
+        self._lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._pause_requested = threading.Event()
+
+    # -- control, called from the GUI thread ------------------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            self._pause_requested.set()
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_requested.clear()
+            if self._trainer is not None:
+                self._trainer.resume()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_requested.set()
+            if self._trainer is not None:
+                self._trainer.stop()
+
+    # -- the work, in the worker thread ---------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        try:
+            trainer = self._prepare()
+            if trainer is not None:
+                self._drive(trainer)
+        except EngineError as error:
+            self.run_failed.emit(str(error))
+        except MemoryError:
+            self.run_failed.emit("Not enough memory for this network: use smaller hidden layers or batches.")
+        finally:
+            self.done.emit()
+
+    def _prepare(self) -> Trainer | None:
+        if self.dataset is None:
+            self.dataset = load_dataset(self.data_dir)
+            self.dataset_loaded.emit(self.dataset)
+        try:
+            if self.checkpoint is not None:
+                trainer = Trainer.from_checkpoint(self.checkpoint, self.dataset, epochs=self.config.epochs)
+            else:
+                trainer = Trainer(self.config, self.dataset)
+        except ValueError as error:
+            raise EngineError(str(error)) from None
+        with self._lock:
+            if self._stop_requested.is_set():
+                return None
+            if self._pause_requested.is_set():
+                trainer.pause()
+            self._trainer = trainer
+        return trainer
+
+    def _drive(self, trainer: Trainer) -> None:
+        pending: list[float] = []
+        first_step = len(trainer.history.batch_losses)
+        last_update = last_snapshot = 0.0
+        total_batches = trainer.config.epochs * trainer.batches_per_epoch
+        done_before = first_step
+        for event in trainer.run():
+            now = time.monotonic()
+            if isinstance(event, BatchEnd):
+                pending.append(event.loss)
+                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                    done = len(trainer.history.batch_losses)
+                    rate = (done - done_before) / event.elapsed if event.elapsed > 0 else 0.0
+                    left = (total_batches - done) / rate if rate > 0 else float("nan")
+                    self.batches_finished.emit(BatchProgress(
+                        event.epoch, trainer.config.epochs, event.batch, event.batches_per_epoch,
+                        tuple(pending), first_step, event.samples_per_second, event.elapsed, left))
+                    first_step += len(pending)
+                    pending = []
+                    last_update = now
+                if now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
+                    self._emit_snapshot(trainer)
+                    last_snapshot = now
+            elif isinstance(event, EpochEnd):
+                self.epoch_finished.emit(event)
+            elif isinstance(event, RunEnd):
+                if pending:
+                    self.batches_finished.emit(BatchProgress(
+                        trainer.position.epochs_done or 1, trainer.config.epochs, 0, trainer.batches_per_epoch,
+                        tuple(pending), first_step, 0.0, event.elapsed, 0.0))
+                self._emit_snapshot(trainer)
+                self.run_finished.emit(event, trainer.checkpoint())
+
+    def _emit_snapshot(self, trainer: Trainer) -> None:
+        self.weights_changed.emit(WeightsSnapshot(trainer.model.flat.copy(), trainer.model.layer_sizes,
+                                                  trainer.class_names))
+
+
+class TrainingThread(QObject):
+    """One run's QThread and worker, started, controlled and shut down from the GUI thread."""
+
+    def __init__(self, worker: TrainingWorker, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("training")
+        worker.moveToThread(self.thread)
+        self.thread.started.connect(worker.run)
+        worker.done.connect(self.thread.quit)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop the run and wait for its thread; True when the thread has ended."""
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
