@@ -1,0 +1,112 @@
+"""Training inside the window versus headless, and how responsive the window stays meanwhile.
+
+    python bench/bench_app.py [--data-dir DIR] [--epochs 2] [--repeats 2]
+
+Runs the same Adam epochs headless (the Trainer alone) and inside the real MainWindow (offscreen
+Qt, the QThread worker, live curves and the drawing pad classifying a digit as the weights
+change), in one process, and prints samples per second of both, their ratio, and the latency of
+a 10 ms GUI timer during the in-app run (p50 / p99 / max). Compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.config import TrainConfig  # noqa: E402
+from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.events import EpochEnd  # noqa: E402
+from core.trainer import Trainer  # noqa: E402
+
+TIMER_MS = 10
+
+
+def headless_samples_per_second(config: TrainConfig, dataset) -> float:
+    trainer = Trainer(config, dataset)
+    epochs = [event for event in trainer.run() if isinstance(event, EpochEnd)]
+    samples = trainer.batches_per_epoch * config.batch_size * len(epochs)
+    return samples / sum(event.seconds for event in epochs)
+
+
+def in_app_run(app: QApplication, config: TrainConfig, dataset, settings_path: Path) -> tuple[float, np.ndarray]:
+    """Samples per second of a run started from the window, and the timer gaps (ms) during it."""
+    from gui.app import create_main_window
+
+    window = create_main_window(QSettings(str(settings_path), QSettings.Format.IniFormat))
+    window.show()
+    window.dataset = dataset  # as after a first run: the worker does not reload it
+    window.training_panel.set_data_dir(str(dataset.folder))
+    window.training_panel.apply_config(config)
+    draw_a_digit(window)
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setInterval(TIMER_MS)
+
+    def tick() -> None:
+        gaps.append(clock.restart())
+
+    timer.timeout.connect(tick)
+    loop = QEventLoop()
+    window.start_training()
+    window.training.worker.done.connect(loop.quit)
+    clock.start()
+    timer.start()
+    loop.exec()
+    timer.stop()
+    window.close()
+    seconds = window.current.history.epoch_seconds  # the finished run's own per-epoch timings
+    samples = dataset_batches(dataset, config) * config.batch_size * len(seconds)
+    return samples / sum(seconds), np.asarray(gaps[5:], dtype=float)
+
+
+def dataset_batches(dataset, config: TrainConfig) -> int:
+    return len(dataset.train_images) // config.batch_size
+
+
+def draw_a_digit(window) -> None:
+    """A stroke on the pad, so every weight snapshot also runs a classification, as in real use."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    pad = window.drawing.pad
+    QTest.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(100, 60))
+    QTest.mouseMove(pad, QPoint(140, 160))
+    QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=QPoint(140, 160))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    app = QApplication([])
+    dataset = load_dataset(resolve_data_dir(args.data_dir))
+    config = TrainConfig(epochs=args.epochs)
+    list(Trainer(config.replace(hidden=(8,), epochs=1), dataset).run())  # warm up: kernels compiled, pages touched
+    settings_path = Path(os.environ.get("TMPDIR", "/tmp")) / "mnist-mlp-bench.ini"
+    print("| repeat | headless samples/s | in-app samples/s | in-app / headless | "
+          "timer p50 ms | timer p99 ms | timer max ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for repeat in range(1, args.repeats + 1):
+        headless = headless_samples_per_second(config, dataset)
+        in_app, gaps = in_app_run(app, config, dataset, settings_path)
+        print(f"| {repeat} | {headless:,.0f} | {in_app:,.0f} | {in_app / headless:.1%} | "
+              f"{np.percentile(gaps, 50):.1f} | {np.percentile(gaps, 99):.1f} | {gaps.max():.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
