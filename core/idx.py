@@ -11,12 +11,12 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic_file import write_atomically
 from core.errors import DatasetError
 
 # type code -> big-endian dtype (the IDX specification's table)
@@ -98,15 +98,3 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
         content = gzip.compress(content, compresslevel=6, mtime=0)
     write_atomically(path, content)
     return path
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(content)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic_file import write_atomically
 from core.config import TrainConfig
 from core.errors import ConfigError, ModelFileError
 from core.network import FLOAT, MLP, parameter_count
@@ -53,15 +53,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
     if checkpoint.position.order is not None:
         arrays["position_order"] = np.asarray(checkpoint.position.order, dtype=np.int64)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            np.savez(temp_file, **arrays)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda temp_file: np.savez(temp_file, **arrays))
     return path
 
 
