@@ -79,7 +79,8 @@ class CurvesView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runs: dict[int, RunCurves] = {}
+        self.runs: dict[str, RunCurves] = {}
+        self._runs_begun = 0
         self.loss_plot = pg.PlotWidget()
         self.accuracy_plot = pg.PlotWidget()
         self._setup_plot(self.loss_plot, "loss (log scale)")
@@ -114,8 +115,12 @@ class CurvesView(QWidget):
         plot.getPlotItem().setMenuEnabled(False)
 
     # -- runs -----------------------------------------------------------------------------------
-    def begin_run(self, run_id: int, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
-        color = RUN_COLORS[run_id % len(RUN_COLORS)]
+    def begin_run(self, run_id: str, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
+        """Add a run's (empty) curves; `run_id` names it in the other methods."""
+        if run_id in self.runs:
+            self.remove_run(run_id)
+        color = RUN_COLORS[self._runs_begun % len(RUN_COLORS)]
+        self._runs_begun += 1
         run = RunCurves(label, color, batches_per_epoch, live=live)
         raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1))
         smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
@@ -134,14 +139,14 @@ class CurvesView(QWidget):
         self.runs[run_id] = run
         return run
 
-    def add_batches(self, run_id: int, losses) -> None:
+    def add_batches(self, run_id: str, losses) -> None:
         run = self.runs[run_id]
         run.add_batches(list(losses))
         x = run.batch_x()
         run.items["raw"].setData(x, np.maximum(run.batch_losses, 1e-6))
         run.items["smooth"].setData(x, np.maximum(run.smooth, 1e-6))
 
-    def add_epoch(self, run_id: int, loss: float, val_acc: float) -> None:
+    def add_epoch(self, run_id: str, loss: float, val_acc: float) -> None:
         run = self.runs[run_id]
         run.epoch_losses.append(loss)
         run.val_accs.append(val_acc)
@@ -151,7 +156,7 @@ class CurvesView(QWidget):
         run.items["epoch_loss"].setData(run.epoch_x(len(run.epoch_losses)), np.maximum(run.epoch_losses, 1e-6))
         run.items["accuracy"].setData(run.epoch_x(len(run.val_accs)), 100 * np.asarray(run.val_accs))
 
-    def finish_run(self, run_id: int, test_acc: float | None) -> None:
+    def finish_run(self, run_id: str, test_acc: float | None) -> None:
         """The run stays on the charts, fainter, its legend entry carrying its test accuracy."""
         run = self.runs[run_id]
         run.live, run.test_acc = False, test_acc
@@ -161,7 +166,7 @@ class CurvesView(QWidget):
         run.items["raw"].setVisible(False)  # the raw batch noise of old runs only clutters the chart
         self._relabel(run)
 
-    def show_history(self, run_id: int, label: str, history: History, batches_per_epoch: int) -> RunCurves:
+    def show_history(self, run_id: str, label: str, history: History, batches_per_epoch: int) -> RunCurves:
         """Draw a finished run from its saved history (a loaded model, a past run)."""
         run = self.begin_run(run_id, label, batches_per_epoch, live=False)
         if history.batch_losses:
@@ -171,13 +176,13 @@ class CurvesView(QWidget):
         self.finish_run(run_id, history.test_acc)
         return run
 
-    def set_run_visible(self, run_id: int, visible: bool) -> None:
+    def set_run_visible(self, run_id: str, visible: bool) -> None:
         run = self.runs[run_id]
         run.visible = visible
         for name, item in run.items.items():
             item.setVisible(visible and (run.live or name != "raw"))
 
-    def remove_run(self, run_id: int) -> None:
+    def remove_run(self, run_id: str) -> None:
         run = self.runs.pop(run_id)
         for item in run.items.values():
             for plot, legend in ((self.loss_plot, self.loss_legend), (self.accuracy_plot, self.accuracy_legend)):

@@ -17,6 +17,7 @@ class DrawingPanel(QWidget):
         super().__init__(parent)
         self.model: MLP | None = None
         self._last_drawing: np.ndarray | None = None
+        self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
         self.pad = DrawPad()
         self.prediction = PredictionView()
         self.model_label = QLabel("no model")
@@ -48,11 +49,22 @@ class DrawingPanel(QWidget):
         self.model_label.setText(description)
         self._classify()
 
+    def show_example(self, image: np.ndarray, description: str) -> None:
+        """A dataset image (784 or 28x28 uint8, already MNIST-shaped) on the preview, with the model's verdict."""
+        self.pad.clear()
+        self._example = np.asarray(image, dtype=np.float32).reshape(28, 28) / 255
+        self._classify()
+        self.prediction.confidence_label.setText(f"{self.prediction.confidence_label.text()} · {description}")
+
     def _on_drawing_changed(self, drawing: np.ndarray | None) -> None:
         self._last_drawing = drawing
+        self._example = None
         self._classify()
 
     def _classify(self) -> None:
+        if self._example is not None and self.model is not None:
+            self.prediction.show_prediction(self._example, self.model.predict_proba(self._example[None])[0])
+            return
         drawing = self._last_drawing
         if drawing is None:
             self.prediction.show_nothing()

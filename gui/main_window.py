@@ -1,34 +1,52 @@
 """The main window: assembles the panels and wires their signals; the work happens elsewhere.
 
-Left: the training controls and the session's runs. Middle: the curves. Right: the drawing pad
-with the current model's prediction. Training runs in a QThread (gui/training_worker.py); the
-current model is the one being trained (a snapshot of its weights), the last finished run, or
-the one loaded from a file.
+Left: the training controls and the runs on the charts. Middle: tabs (curves, errors, filters,
+dataset, run history). Right: the drawing pad with the current model's prediction. Training
+runs through the TrainingSession (one QThread per run); slow analysis runs in Qt's thread pool.
+The current model is the one being trained (a snapshot of its weights), the last finished run,
+or the one loaded from a file or from the run history.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressDialog, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.config import TrainConfig
-from core.dataset import Dataset, default_data_dir, has_dataset_files, missing_files, resolve_data_dir
+from core.dataset import Dataset, default_data_dir, has_dataset_files, load_dataset, missing_files, resolve_data_dir
 from core.download import DownloadProgress
 from core.errors import ConfigError, EngineError
+from core.evaluation import Evaluation, evaluate
 from core.events import EpochEnd, RunEnd
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
+from core.run_history import RunRecord, RunStore, export_curves_csv
 from core.run_state import Checkpoint
+from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView
 from gui.download_worker import DownloadWorker, start_download
 from gui.drawing_panel import DrawingPanel
+from gui.errors_view import ErrorsView
+from gui.history_view import HistoryView
+from gui.race_table import RaceTable
 from gui.runs_list import RunsList
 from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
-from gui.training_worker import BatchProgress, TrainingThread, TrainingWorker, WeightsSnapshot
+from gui.training_session import TrainingSession
+from gui.training_worker import BatchProgress, WeightsSnapshot
 
 
 def describe_run(config: TrainConfig) -> str:
@@ -43,32 +61,42 @@ def describe_checkpoint(checkpoint: Checkpoint, source: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, initial_model: Path | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, initial_model: Path | None = None,
+                 store: RunStore | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings()
-        self.dataset: Dataset | None = None
+        self.store = store if store is not None else RunStore()
+        self.session = TrainingSession(self.store, self)
         self.current: Checkpoint | None = None  # the model Save writes and the pad uses when idle
-        self.training: TrainingThread | None = None
+        self.current_source = ""
         self.download_thread = None
         self.download_worker: DownloadWorker | None = None
         self.download_dialog: QProgressDialog | None = None
-        self._next_run_id = 0
-        self._live_run_id: int | None = None
+        self._loaded_runs = 0
         self._live_label = ""
+        self._evaluation_pending = False
+        self._analysis_model: tuple[MLP, str] | None = None  # (model, description) the Errors tab scored
+        self._tasks = set()
+        self._after_dataset = None  # what to do once a dataset loading in the background arrives
+        self._evaluated_description = ""
 
         self.setWindowTitle("MNIST MLP")
         self.training_panel = TrainingPanel(self.settings.value("data_dir", "") or str(resolve_data_dir(None)))
         self.runs_list = RunsList()
         self.curves = CurvesView()
+        self.race_table = RaceTable()
+        self.race_table.hide()
+        self.errors = ErrorsView()
+        self.history = HistoryView(self.store)
         self.drawing = DrawingPanel()
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.curves, "Curves")
         self._build_layout()
         self._build_menus()
         self.speed_label = QLabel()
         self.statusBar().addPermanentWidget(self.speed_label)
         self._wire()
         self._on_data_dir_edited()
+        self.history.refresh()
         if initial_model is not None:
             self.load_model(initial_model, source="bundled pretrained model", show_errors=False)
         self.resize(1280, 800)
@@ -79,10 +107,18 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 4, 8)
         left_layout.addWidget(self.training_panel)
-        left_layout.addWidget(QLabel("<b>Runs</b>"))
+        left_layout.addWidget(QLabel("<b>Runs on the charts</b>"))
         left_layout.addWidget(self.runs_list, 1)
         left.setMinimumWidth(270)
         left.setMaximumWidth(380)
+        curves_tab = QWidget()
+        curves_layout = QVBoxLayout(curves_tab)
+        curves_layout.setContentsMargins(4, 4, 4, 4)
+        curves_layout.addWidget(self.curves, 1)
+        curves_layout.addWidget(self.race_table)
+        self.tabs.addTab(curves_tab, "Curves")
+        self.tabs.addTab(self.errors, "Errors")
+        self.tabs.addTab(self.history, "History")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
@@ -103,12 +139,18 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for index in range(self.tabs.count()):
+            action = QAction(self.tabs.tabText(index), self, shortcut=QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _=False, index=index: self.tabs.setCurrentIndex(index))
+            view_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, triggered=self._show_shortcuts))
 
     def _wire(self) -> None:
-        panel = self.training_panel
+        panel, session = self.training_panel, self.session
         panel.start_requested.connect(self.start_training)
+        panel.race_requested.connect(self.start_race)
         panel.pause_toggled.connect(self._on_pause_toggled)
         panel.stop_requested.connect(self.stop_training)
         panel.browse_requested.connect(self._on_browse)
@@ -116,6 +158,42 @@ class MainWindow(QMainWindow):
         panel.data_dir_field.editingFinished.connect(self._on_data_dir_edited)
         self.runs_list.visibility_changed.connect(self.curves.set_run_visible)
         self.runs_list.remove_requested.connect(self._on_remove_run)
+        session.run_started.connect(self._on_run_started)
+        session.dataset_loaded.connect(self._on_dataset_loaded)
+        session.batches_finished.connect(self._on_batches_finished)
+        session.epoch_finished.connect(self._on_epoch_finished)
+        session.weights_changed.connect(self._on_weights_changed)
+        session.run_finished.connect(self._on_run_finished)
+        session.run_failed.connect(self._on_run_failed)
+        session.run_saved.connect(self._on_run_saved)
+        session.warning.connect(self._on_warning)
+        session.race_progressed.connect(self._on_race_progressed)
+        session.idle.connect(self._on_session_idle)
+        self.errors.evaluate_requested.connect(self.evaluate_current_model)
+        self.errors.image_chosen.connect(self._on_test_image_chosen)
+        self.history.show_requested.connect(self.show_stored_run)
+        self.history.load_requested.connect(self.load_stored_run)
+        self.history.export_csv_requested.connect(self._on_export_csv)
+        self.history.export_png_requested.connect(self._on_export_png)
+        self.history.delete_requested.connect(self._on_delete_run)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    # -- compatibility views of the session -------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.session.dataset
+
+    @dataset.setter
+    def dataset(self, dataset: Dataset | None) -> None:
+        self.session.dataset = dataset
+
+    @property
+    def training(self):
+        """The running TrainingThread, or None."""
+        return self.session.thread
+
+    def is_training(self) -> bool:
+        return self.session.is_running()
 
     # -- messages ---------------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> QMessageBox:
@@ -127,11 +205,18 @@ class MainWindow(QMainWindow):
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
-            "Ctrl+Return  start training\nCtrl+P  pause / resume\nCtrl+.  stop\n"
-            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\n\n"
+            "Ctrl+Return  start training\nCtrl+R  compare optimizers\nCtrl+P  pause / resume\nCtrl+.  stop\n"
+            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…5  switch tabs\nF5  evaluate (Errors tab)\n\n"
             "On the drawing pad: Ctrl+Z undo, Esc or Delete clear, right-click undo"))
 
+    @Slot(str)
+    def _on_warning(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
     # -- dataset ----------------------------------------------------------------------------------
+    def data_folder(self) -> Path:
+        return Path(self.training_panel.data_dir() or ".")
+
     def _on_browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.training_panel.data_dir())
         if folder:
@@ -139,11 +224,12 @@ class MainWindow(QMainWindow):
             self._on_data_dir_edited()
 
     def _on_data_dir_edited(self) -> None:
-        folder = Path(self.training_panel.data_dir() or ".")
+        folder = self.data_folder()
         self.settings.setValue("data_dir", str(folder))
-        if self.dataset is not None and self.dataset.folder == folder:
-            self.training_panel.set_dataset_status(f"{self.dataset.name}: {len(self.dataset.train_images):,} "
-                                                   f"training, {len(self.dataset.test_images):,} test images")
+        dataset = self.dataset
+        if dataset is not None and dataset.folder == folder:
+            self.training_panel.set_dataset_status(f"{dataset.name}: {len(dataset.train_images):,} "
+                                                   f"training, {len(dataset.test_images):,} test images")
         elif has_dataset_files(folder):
             self.training_panel.set_dataset_status("The four IDX files are here.")
         elif folder.is_dir():
@@ -151,6 +237,56 @@ class MainWindow(QMainWindow):
                                                    "Download MNIST or choose another folder.")
         else:
             self.training_panel.set_dataset_status("No such folder yet: Download MNIST puts the files there.")
+
+    def _missing_dataset_message(self, folder: Path) -> str:
+        absent = ", ".join(missing_files(folder)) if folder.is_dir() else "no such folder"
+        return (f"{folder} does not hold the four IDX files ({absent}).\n\n"
+                "Use Download MNIST, or choose a folder that holds them.")
+
+    def with_dataset(self, then) -> bool:
+        """Call `then()` once the dataset of the chosen folder is loaded (in the background if needed)."""
+        folder = self.data_folder()
+        if self.dataset is not None and self.dataset.folder == folder:
+            then()
+            return True
+        if not has_dataset_files(folder):
+            self.show_error("No dataset", self._missing_dataset_message(folder))
+            return False
+        self._after_dataset = then
+        self.statusBar().showMessage(f"Loading the dataset in {folder}…")
+        self._keep(run_in_background(load_dataset, folder, done=self._on_background_dataset,
+                                     failed=self._on_background_failed))
+        return True
+
+    @Slot(object)
+    def _on_background_dataset(self, dataset: Dataset) -> None:
+        self._on_dataset_loaded(dataset)
+        self.statusBar().clearMessage()
+        then, self._after_dataset = self._after_dataset, None
+        if then is not None:
+            then()
+
+    @Slot(str)
+    def _on_background_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.errors.clear("Could not evaluate: " + message)
+        self.show_error("Could not load or evaluate", message)
+
+    def _keep(self, task) -> None:
+        """Hold a background task until it reports, so its relay object stays alive."""
+        self._tasks.add(task)
+        task.relay.done.connect(self._forget_finished_tasks)
+        task.relay.failed.connect(self._forget_finished_tasks)
+
+    @Slot()
+    def _forget_finished_tasks(self) -> None:
+        sender = self.sender()
+        self._tasks = {task for task in self._tasks if task.relay is not sender}
+
+    @Slot(object)
+    def _on_dataset_loaded(self, dataset: Dataset) -> None:
+        self.session.dataset = dataset
+        self._on_data_dir_edited()
 
     def download_mnist(self) -> None:
         folder = self.training_panel.data_dir() or str(default_data_dir())
@@ -175,9 +311,8 @@ class MainWindow(QMainWindow):
         total = progress.bytes_total or 0
         fraction = progress.bytes_done / total if total else 0.0
         self.download_dialog.setValue(int(1000 * (progress.file_index + fraction) / progress.file_count))
-        megabytes = progress.bytes_done / 1e6
-        self.download_dialog.setLabelText(
-            f"{progress.file_name} ({progress.file_index + 1} of {progress.file_count}): {megabytes:.1f} MB")
+        self.download_dialog.setLabelText(f"{progress.file_name} ({progress.file_index + 1} of "
+                                          f"{progress.file_count}): {progress.bytes_done / 1e6:.1f} MB")
 
     @Slot(str)
     def _on_download_finished(self, folder: str) -> None:
@@ -200,86 +335,76 @@ class MainWindow(QMainWindow):
             self.download_dialog.hide()
             self.download_dialog.deleteLater()
             self.download_dialog = None
-        self.training_panel.download_button.setEnabled(self.training is None)
+        self.training_panel.download_button.setEnabled(not self.is_training())
 
     # -- training ---------------------------------------------------------------------------------
-    def is_training(self) -> bool:
-        return self.training is not None
-
-    def start_training(self) -> None:
-        if self.is_training():
-            return
+    def _settings_or_complain(self) -> TrainConfig | None:
         try:
             config = self.training_panel.config()
         except ConfigError as error:
             self.show_error("Invalid settings", str(error))
+            return None
+        if not has_dataset_files(self.data_folder()):
+            self.show_error("No dataset", self._missing_dataset_message(self.data_folder()))
+            return None
+        return config
+
+    def start_training(self) -> None:
+        if self.is_training():
             return
-        folder = Path(self.training_panel.data_dir() or ".")
-        if not has_dataset_files(folder):
-            self.show_error("No dataset", f"{folder} does not hold the four IDX files "
-                            f"({', '.join(missing_files(folder)) if folder.is_dir() else 'no such folder'}).\n\n"
-                            "Use Download MNIST, or choose a folder that holds them.")
+        config = self._settings_or_complain()
+        if config is not None:
+            self.race_table.hide()
+            self.session.start(config, self.data_folder())
+
+    def start_race(self) -> None:
+        """Compare optimizers: SGD, Momentum and Adam, one after another, on the same terms."""
+        if self.is_training():
             return
-        dataset = self.dataset if self.dataset is not None and self.dataset.folder == folder else None
-        worker = TrainingWorker(config, str(folder), dataset)
-        worker.dataset_loaded.connect(self._on_dataset_loaded)
-        worker.batches_finished.connect(self._on_batches_finished)
-        worker.epoch_finished.connect(self._on_epoch_finished)
-        worker.weights_changed.connect(self._on_weights_changed)
-        worker.run_finished.connect(self._on_run_finished)
-        worker.run_failed.connect(self._on_run_failed)
-        worker.done.connect(self._on_worker_done)
-        self.training = TrainingThread(worker, self)
-        self._live_run_id = None
-        self._live_label = describe_run(config)
-        self.training_panel.set_running(True)
-        self.training_panel.show_message("loading the dataset…" if dataset is None else "starting…")
-        self.save_action.setEnabled(False)
-        self.training.start()
+        config = self._settings_or_complain()
+        if config is not None:
+            self.race_table.show()
+            self.tabs.setCurrentIndex(0)
+            self.session.start_race(config, self.data_folder())
 
     def _on_pause_toggled(self, paused: bool) -> None:
-        if self.training is None:
-            return
         if paused:
-            self.training.worker.pause()
+            self.session.pause()
             self.statusBar().showMessage("Paused", 3000)
         else:
-            self.training.worker.resume()
+            self.session.resume()
 
     def stop_training(self) -> None:
-        if self.training is not None:
-            self.training.worker.stop()
+        if self.is_training():
+            self.session.stop()
             self.training_panel.show_message("stopping…")
 
-    @Slot(object)
-    def _on_dataset_loaded(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-        self._on_data_dir_edited()
+    @Slot(str, object)
+    def _on_run_started(self, run_id: str, config: TrainConfig) -> None:
+        self._live_label = describe_run(config)
+        self.training_panel.set_running(True)
+        self.training_panel.show_message("loading the dataset…" if self.dataset is None else "starting…")
+        self.save_action.setEnabled(False)
+        if self.session.is_racing():
+            self.race_table.show_results(self.session.race_results, running=config.optimizer)
 
-    def _ensure_live_run(self, batches_per_epoch: int) -> int:
-        if self._live_run_id is None:
-            self._live_run_id = self._new_run(self._live_label, batches_per_epoch, live=True)
-        return self._live_run_id
+    def _ensure_live_run(self, run_id: str, batches_per_epoch: int) -> None:
+        if run_id not in self.curves.runs:
+            run = self.curves.begin_run(run_id, self._live_label, batches_per_epoch, live=True)
+            self.runs_list.add_run(run_id, self._live_label, run.color)
 
-    def _new_run(self, label: str, batches_per_epoch: int, live: bool) -> int:
-        run_id = self._next_run_id
-        self._next_run_id += 1
-        run = self.curves.begin_run(run_id, label, batches_per_epoch, live=live)
-        self.runs_list.add_run(run_id, label, run.color)
-        return run_id
-
-    @Slot(object)
-    def _on_batches_finished(self, progress: BatchProgress) -> None:
-        run_id = self._ensure_live_run(progress.batches_per_epoch)
+    @Slot(str, object)
+    def _on_batches_finished(self, run_id: str, progress: BatchProgress) -> None:
+        self._ensure_live_run(run_id, progress.batches_per_epoch)
         self.curves.add_batches(run_id, progress.new_losses)
         if progress.batch:
             self.training_panel.show_progress(progress.epoch, progress.epochs, progress.batch,
                                               progress.batches_per_epoch, progress.seconds_left)
             self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
 
-    @Slot(object)
-    def _on_epoch_finished(self, event: EpochEnd) -> None:
-        run_id = self._ensure_live_run(1)
+    @Slot(str, object)
+    def _on_epoch_finished(self, run_id: str, event: EpochEnd) -> None:
+        self._ensure_live_run(run_id, 1)
         self.curves.add_epoch(run_id, event.loss, event.val_acc)
         self.statusBar().showMessage(f"Epoch {event.epoch}/{event.epochs}: loss {event.loss:.4f}, "
                                      f"validation accuracy {event.val_acc:.2%} ({event.seconds:.1f} s)", 10000)
@@ -287,13 +412,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_weights_changed(self, snapshot: WeightsSnapshot) -> None:
         model = MLP(snapshot.layer_sizes, snapshot.parameters)
-        self.drawing.set_model(model, snapshot.class_names, f"Model: the run in progress ({self._live_label})")
+        self._show_model(model, snapshot.class_names, f"Model: the run in progress ({self._live_label})")
 
-    @Slot(object, object)
-    def _on_run_finished(self, end: RunEnd, checkpoint: Checkpoint) -> None:
-        if self._live_run_id is not None:
-            self.curves.finish_run(self._live_run_id, end.test_acc)
-            self.runs_list.set_text(self._live_run_id, self.curves.runs[self._live_run_id].legend_text())
+    @Slot(str, object, object)
+    def _on_run_finished(self, run_id: str, end: RunEnd, checkpoint: Checkpoint) -> None:
+        if run_id in self.curves.runs:
+            self.curves.finish_run(run_id, end.test_acc)
+            self.runs_list.set_text(run_id, self.curves.runs[run_id].legend_text())
         self._set_current(checkpoint, f"this session's run ({end.status})")
         if end.status == "diverged":
             self.show_error("Training diverged", end.message)
@@ -311,30 +436,53 @@ class MainWindow(QMainWindow):
         self.training_panel.show_message("could not start")
         self.show_error("Training could not start", message)
 
+    @Slot(object)
+    def _on_run_saved(self, record: RunRecord) -> None:
+        live = frozenset({self.session.run_id}) if self.is_training() else frozenset()
+        self.history.refresh(live)
+
+    @Slot(object)
+    def _on_race_progressed(self, results) -> None:
+        self.race_table.show_results(results)
+
     @Slot()
-    def _on_worker_done(self) -> None:
-        if self.training is not None:
-            self.training.thread.wait(2000)
-            self.training.deleteLater()
-            self.training = None
+    def _on_session_idle(self) -> None:
         self.training_panel.set_running(False)
         self.save_action.setEnabled(self.current is not None)
         self.speed_label.clear()
+        self.history.refresh()
 
-    def _on_remove_run(self, run_id: int) -> None:
-        if run_id == self._live_run_id and self.is_training():
+    def _on_remove_run(self, run_id: str) -> None:
+        if run_id == self.session.run_id and self.is_training():
             self.statusBar().showMessage("The run in progress cannot be removed; stop it first.", 5000)
             return
         self.curves.remove_run(run_id)
         self.runs_list.remove_run(run_id)
 
-    # -- models -----------------------------------------------------------------------------------
+    # -- the current model ------------------------------------------------------------------------
+    def _show_model(self, model: MLP, class_names: tuple[str, ...], description: str) -> None:
+        """Every view that shows the current model follows it here."""
+        self.drawing.set_model(model, class_names, description)
+        self._analysis_model = (model, description)
+        if self.errors.evaluation is not None or self.tabs.currentWidget() is self.errors:
+            self._evaluation_pending = True
+            if self.tabs.currentWidget() is self.errors and not self.is_training():
+                self.evaluate_current_model()
+
     def _set_current(self, checkpoint: Checkpoint, source: str) -> None:
-        self.current = checkpoint
-        description = describe_checkpoint(checkpoint, source)
-        self.drawing.set_model(checkpoint.model.copy(), checkpoint.class_names, description)
+        self.current, self.current_source = checkpoint, source
+        self._show_model(checkpoint.model.copy(), checkpoint.class_names, describe_checkpoint(checkpoint, source))
         self.save_action.setEnabled(not self.is_training())
         self.setWindowTitle(f"MNIST MLP — {source}")
+
+    def _add_history_to_charts(self, run_id: str, label: str, checkpoint: Checkpoint) -> None:
+        history = checkpoint.history
+        if not history.epoch_losses:
+            return
+        batches = max(1, len(history.batch_losses) // len(history.epoch_losses))
+        run = self.curves.show_history(run_id, label, history, batches)
+        self.runs_list.remove_run(run_id)
+        self.runs_list.add_run(run_id, run.legend_text(), run.color)
 
     def load_model(self, path: str | Path, source: str | None = None, show_errors: bool = True) -> bool:
         """Make the model in `path` current; on failure say why and keep the current one."""
@@ -346,15 +494,11 @@ class MainWindow(QMainWindow):
             else:
                 self.statusBar().showMessage(str(error), 10000)
             return False
-        self._set_current(checkpoint, source or Path(path).name)
-        history = checkpoint.history
-        if history.epoch_losses:
-            batches = max(1, len(history.batch_losses) // max(len(history.epoch_losses), 1))
-            label = f"{source or Path(path).name}: {describe_run(checkpoint.config)}"
-            run_id = self._next_run_id
-            self._next_run_id += 1
-            run = self.curves.show_history(run_id, label, history, batches)
-            self.runs_list.add_run(run_id, run.legend_text(), run.color)
+        name = source or Path(path).name
+        self._set_current(checkpoint, name)
+        self._loaded_runs += 1
+        self._add_history_to_charts(f"file-{self._loaded_runs}", f"{name}: {describe_run(checkpoint.config)}",
+                                    checkpoint)
         return True
 
     def _on_load_triggered(self) -> None:
@@ -387,13 +531,108 @@ class MainWindow(QMainWindow):
             self.settings.setValue("model_dir", str(Path(path).parent))
             self.save_model(path)
 
+    # -- errors tab -------------------------------------------------------------------------------
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.errors and self._evaluation_pending and not self.is_training():
+            self.evaluate_current_model()
+
+    def evaluate_current_model(self) -> None:
+        """Score the current model on the whole test set, off the GUI thread."""
+        if self._analysis_model is None:
+            self.errors.clear("No model yet: train one or load one.")
+            return
+        self._evaluation_pending = False
+        model, description = self._analysis_model
+        self.errors.set_busy(f"Evaluating {description[len('Model: '):]}…")
+
+        def start() -> None:
+            dataset = self.dataset
+            self._evaluated_description = description[len("Model: "):]
+            self._keep(run_in_background(evaluate, model, dataset.test_images, dataset.test_labels,
+                                         dataset.class_names, done=self._on_evaluated,
+                                         failed=self._on_background_failed))
+
+        if not self.with_dataset(start):
+            self.errors.clear("No dataset to evaluate on: choose its folder in the training panel.")
+
+    @Slot(object)
+    def _on_evaluated(self, evaluation: Evaluation) -> None:
+        self.errors.set_evaluation(evaluation, self.dataset.test_images, self._evaluated_description)
+
+    def _on_test_image_chosen(self, image: np.ndarray, _probabilities: np.ndarray, index: int) -> None:
+        dataset = self.dataset
+        true_name = dataset.class_names[int(dataset.test_labels[index])] if dataset is not None else "?"
+        self.drawing.show_example(image, f"test image #{index}, truly {true_name}")
+
+    # -- history tab ------------------------------------------------------------------------------
+    def _stored_checkpoint(self, run_id: str) -> Checkpoint | None:
+        try:
+            return self.store.load(run_id)
+        except EngineError as error:
+            self.show_error("Cannot read the run", str(error))
+            return None
+
+    def _record(self, run_id: str) -> RunRecord | None:
+        return next((record for record in self.history.records if record.run_id == run_id), None)
+
+    def show_stored_run(self, run_id: str) -> None:
+        checkpoint = self._stored_checkpoint(run_id)
+        record = self._record(run_id)
+        if checkpoint is not None and record is not None:
+            label = f"{record.started[5:16].replace('T', ' ')} {describe_run(checkpoint.config)}"
+            self._add_history_to_charts(run_id, label, checkpoint)
+            self.tabs.setCurrentIndex(0)
+
+    def load_stored_run(self, run_id: str) -> None:
+        checkpoint = self._stored_checkpoint(run_id)
+        record = self._record(run_id)
+        if checkpoint is not None:
+            self._set_current(checkpoint, f"run of {record.started.replace('T', ' ')}" if record else run_id)
+
+    def _on_export_csv(self, run_id: str) -> None:
+        checkpoint = self._stored_checkpoint(run_id)
+        if checkpoint is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            try:
+                export_curves_csv(checkpoint.history, path)
+            except OSError as error:
+                self.show_error("Cannot export", f"{path}: {error.strerror or error}")
+                return
+            self.statusBar().showMessage(f"Curves written to {path}", 8000)
+
+    def _on_export_png(self, run_id: str) -> None:
+        if run_id not in self.curves.runs:
+            self.show_stored_run(run_id)
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart", str(Path.home() / f"{run_id}.png"),
+                                              "PNG images (*.png)")
+        if path:
+            if not self.curves.grab().save(path, "PNG"):
+                self.show_error("Cannot export", f"{path}: the image could not be written")
+                return
+            self.statusBar().showMessage(f"Chart written to {path}", 8000)
+
+    def _on_delete_run(self, run_id: str) -> None:
+        if self.is_training() and run_id == self.session.run_id:
+            self.statusBar().showMessage("The run in progress cannot be deleted; stop it first.", 5000)
+            return
+        answer = QMessageBox.question(self, "Delete run", "Delete this run and its model from the data folder?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.store.delete(run_id)
+        if run_id in self.curves.runs:
+            self._on_remove_run(run_id)
+        self.history.refresh()
+
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the training and download threads and wait for them, so none outlives the window."""
-        if self.training is not None:
-            self.training.shutdown()
+        self.session.shutdown()
         if self.download_worker is not None and self.download_thread is not None:
             self.download_worker.cancel()
             self.download_thread.quit()
             self.download_thread.wait(5000)
+        wait_for_background_work()
         event.accept()

@@ -16,13 +16,15 @@ def color_icon(color: str) -> QIcon:
 
 
 class RunsList(QWidget):
-    visibility_changed = Signal(int, bool)
-    remove_requested = Signal(int)
+    visibility_changed = Signal(str, bool)
+    remove_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
-        self.list.setToolTip("Runs of this session: untick to hide one from the charts")
+        self.list.setToolTip("Runs on the charts: untick to hide one")
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.remove_button = QPushButton("Remove run")
         self.remove_button.setToolTip("Remove the selected run from the charts (Delete)")
         self.remove_button.setEnabled(False)
@@ -39,8 +41,9 @@ class RunsList(QWidget):
         shortcut = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.list, self._remove_current)
         shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
 
-    def add_run(self, run_id: int, text: str, color: str) -> None:
+    def add_run(self, run_id: str, text: str, color: str) -> None:
         item = QListWidgetItem(color_icon(color), text)
+        item.setToolTip(text)
         item.setData(RUN_ID_ROLE, run_id)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)
@@ -48,22 +51,26 @@ class RunsList(QWidget):
         self.list.insertItem(0, item)
         self.list.blockSignals(False)
 
-    def set_text(self, run_id: int, text: str) -> None:
+    def set_text(self, run_id: str, text: str) -> None:
         item = self._item(run_id)
         if item is not None:
             self.list.blockSignals(True)
             item.setText(text)
+            item.setToolTip(text)
             self.list.blockSignals(False)
 
-    def run_ids(self) -> list[int]:
+    def contains(self, run_id: str) -> bool:
+        return self._item(run_id) is not None
+
+    def run_ids(self) -> list[str]:
         return [self.list.item(row).data(RUN_ID_ROLE) for row in range(self.list.count())]
 
-    def remove_run(self, run_id: int) -> None:
+    def remove_run(self, run_id: str) -> None:
         item = self._item(run_id)
         if item is not None:
             self.list.takeItem(self.list.row(item))
 
-    def _item(self, run_id: int) -> QListWidgetItem | None:
+    def _item(self, run_id: str) -> QListWidgetItem | None:
         for row in range(self.list.count()):
             if self.list.item(row).data(RUN_ID_ROLE) == run_id:
                 return self.list.item(row)

@@ -11,8 +11,21 @@ import math
 
 from PySide6.QtCore import QLocale, QRegularExpression, Signal
 from PySide6.QtGui import QDoubleValidator, QRegularExpressionValidator
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.config import OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
@@ -55,6 +68,7 @@ class TrainingPanel(QWidget):
     start_requested = Signal()
     pause_toggled = Signal(bool)  # True: pause
     stop_requested = Signal()
+    race_requested = Signal()
     browse_requested = Signal()
     download_requested = Signal()
     settings_changed = Signal()
@@ -144,6 +158,10 @@ class TrainingPanel(QWidget):
         self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
         self.stop_button.setToolTip("Stop the run; the model trained so far is kept (Ctrl+.)")
         self.stop_button.setShortcut("Ctrl+.")
+        self.race_button = QPushButton("Compare optimizers")
+        self.race_button.setToolTip("Train SGD, Momentum and Adam one after another with these epochs, seed and "
+                                    "layers, each with its own defaults, and compare them (Ctrl+R)")
+        self.race_button.setShortcut("Ctrl+R")
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
@@ -160,6 +178,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(data_box)
         layout.addWidget(settings_box)
         layout.addLayout(buttons)
+        layout.addWidget(self.race_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_detail)
 
@@ -172,6 +191,7 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.start_requested)
         self.pause_button.toggled.connect(self._on_pause_toggled)
         self.stop_button.clicked.connect(self.stop_requested)
+        self.race_button.clicked.connect(self.race_requested)
         self._show_optimizer_fields(defaults.optimizer)
         self.set_running(False)
 
@@ -240,12 +260,14 @@ class TrainingPanel(QWidget):
         field = self.sender()
         field.setStyleSheet("" if field.hasAcceptableInput() else INVALID_STYLE)
         self.start_button.setEnabled(not self._running and self.inputs_valid())
+        self.race_button.setEnabled(not self._running and self.inputs_valid())
         self.settings_changed.emit()
 
     # -- run state --------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
         self._running = running
         self.start_button.setEnabled(not running and self.inputs_valid())
+        self.race_button.setEnabled(not running and self.inputs_valid())
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.download_button.setEnabled(not running)

@@ -1,7 +1,9 @@
 """Training off the GUI thread: a worker object moved to a QThread iterates the engine's Trainer.
 
 The worker loads the dataset (when the window has none cached), builds the Trainer and drives its
-`run()` generator. What crosses to the GUI is plain data carried by queued signals: the batch
+`run()` generator. With a RunStore it also keeps the run on disk (core/run_history.py): after every
+epoch and at the end, so a run cut short by closing the app is still listed with what it reached.
+What crosses to the GUI is plain data carried by queued signals: the batch
 losses are coalesced and emitted at most `MAX_UPDATES_PER_SECOND` times a second whatever the
 batch rate, epoch ends go out at once, and weight snapshots are copies taken between batches,
 where nothing is mid-update. Pause, resume and stop are plain `threading.Event`s, because a queued
@@ -21,6 +23,7 @@ from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
 from core.errors import EngineError
 from core.events import BatchEnd, EpochEnd, RunEnd
+from core.run_history import RunStore, local_time
 from core.run_state import Checkpoint
 from core.trainer import Trainer
 
@@ -57,15 +60,20 @@ class TrainingWorker(QObject):
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(object, object)  # RunEnd, Checkpoint
     run_failed = Signal(str)  # a message for the user; nothing was trained
+    run_saved = Signal(object)  # RunRecord, after each save to the store
+    save_failed = Signal(str)  # the run goes on, unsaved
     done = Signal()
 
     def __init__(self, config: TrainConfig, data_dir: str, dataset: Dataset | None = None,
-                 checkpoint: Checkpoint | None = None) -> None:
+                 checkpoint: Checkpoint | None = None, store: RunStore | None = None, run_id: str = "") -> None:
         super().__init__()
         self.config = config
         self.data_dir = data_dir
         self.dataset = dataset
         self.checkpoint = checkpoint  # resume this run instead of starting afresh
+        self.store = store
+        self.run_id = run_id
+        self.started = local_time()
         self._trainer: Trainer | None = None
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
@@ -129,8 +137,13 @@ class TrainingWorker(QObject):
         last_update = last_snapshot = 0.0
         total_batches = trainer.config.epochs * trainer.batches_per_epoch
         done_before = first_step
+        save_pending = False
         for event in trainer.run():
             now = time.monotonic()
+            if save_pending and isinstance(event, BatchEnd):
+                # saved here, not at the epoch's end, where the trainer has not yet moved its position on
+                self._save(trainer, "running")
+                save_pending = False
             if isinstance(event, BatchEnd):
                 pending.append(event.loss)
                 if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
@@ -148,13 +161,27 @@ class TrainingWorker(QObject):
                     last_snapshot = now
             elif isinstance(event, EpochEnd):
                 self.epoch_finished.emit(event)
+                save_pending = True
             elif isinstance(event, RunEnd):
                 if pending:
                     self.batches_finished.emit(BatchProgress(
                         trainer.position.epochs_done or 1, trainer.config.epochs, 0, trainer.batches_per_epoch,
                         tuple(pending), first_step, 0.0, event.elapsed, 0.0))
                 self._emit_snapshot(trainer)
-                self.run_finished.emit(event, trainer.checkpoint())
+                checkpoint = trainer.checkpoint()
+                self._save(trainer, event.status, checkpoint)
+                self.run_finished.emit(event, checkpoint)
+
+    def _save(self, trainer: Trainer, status: str, checkpoint: Checkpoint | None = None) -> None:
+        if self.store is None or not self.run_id:
+            return
+        try:
+            record = self.store.save(self.run_id, self.started, status, checkpoint or trainer.checkpoint())
+        except OSError as error:  # a full disk must not end the run; the user hears of it
+            self.save_failed.emit(f"Could not save the run to {self.store.folder}: {error.strerror or error}")
+            self.store = None
+            return
+        self.run_saved.emit(record)
 
     def _emit_snapshot(self, trainer: Trainer) -> None:
         self.weights_changed.emit(WeightsSnapshot(trainer.model.flat.copy(), trainer.model.layer_sizes,

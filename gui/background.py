@@ -1,0 +1,51 @@
+"""Work too slow for the GUI thread (evaluating 10,000 images, loading a dataset) run in Qt's pool.
+
+`run_in_background(function, *args, done=..., failed=...)` calls `function(*args)` on a pool
+thread and hands its result to `done` on the GUI thread. `done` and `failed` must be bound slots
+of objects living in the GUI thread: Qt then queues the call to that thread (a lambda would run
+on the pool thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from core.errors import EngineError
+
+
+class _Relay(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class BackgroundTask(QRunnable):
+    def __init__(self, function: Callable, *args) -> None:
+        super().__init__()
+        self.function, self.args = function, args
+        self.relay = _Relay()  # created on the GUI thread, so its signals reach GUI slots queued
+
+    def run(self) -> None:
+        try:
+            result = self.function(*self.args)
+        except EngineError as error:
+            self.relay.failed.emit(str(error))
+        except MemoryError:
+            self.relay.failed.emit("not enough memory")
+        else:
+            self.relay.done.emit(result)
+
+
+def run_in_background(function: Callable, *args, done: Callable, failed: Callable | None = None) -> BackgroundTask:
+    task = BackgroundTask(function, *args)
+    task.relay.done.connect(done)
+    if failed is not None:
+        task.relay.failed.connect(failed)
+    QThreadPool.globalInstance().start(task)
+    return task
+
+
+def wait_for_background_work(timeout_ms: int = 3000) -> bool:
+    """On closing: let running tasks end before the window's objects go away."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)

@@ -1,0 +1,166 @@
+"""Where the model goes wrong: the test set's confusion matrix beside the gallery of its mistakes.
+
+The heat map colours only the off-diagonal cells (on a log scale): at 98 % accuracy the diagonal
+would otherwise swallow the whole colour range. Clicking a cell fills the gallery with the images
+of that cell; the diagonal's cells show the images the model got right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from core.evaluation import Evaluation
+from gui.image_gallery import ImageGallery
+
+DIAGONAL_COLOR = (46, 94, 62, 255)
+EMPTY_COLOR = (30, 31, 34, 255)
+COLOR_MAP = "inferno"
+
+
+def heat_map_rgba(confusion: np.ndarray) -> np.ndarray:
+    """(classes, classes, 4) uint8: off-diagonal counts on a log colour scale, the diagonal muted."""
+    classes = len(confusion)
+    off_diagonal = confusion.astype(float).copy()
+    np.fill_diagonal(off_diagonal, 0)
+    top = np.log1p(off_diagonal.max()) or 1.0
+    colors = pg.colormap.get(COLOR_MAP).map(0.15 + 0.85 * np.log1p(off_diagonal) / top, mode="byte")
+    rgba = np.asarray(colors, dtype=np.uint8).reshape(classes, classes, 4)
+    rgba[off_diagonal == 0] = EMPTY_COLOR
+    rgba[np.arange(classes), np.arange(classes)] = DIAGONAL_COLOR
+    return rgba
+
+
+class ConfusionMatrixView(pg.PlotWidget):
+    cell_clicked = Signal(int, int)  # true class, predicted class
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("#1e1f22")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.addItem(self.image)
+        self.getViewBox().invertY(True)
+        self.getViewBox().setAspectLocked(True)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.getPlotItem().setMenuEnabled(False)
+        self.setLabel("left", "true class")
+        self.setLabel("bottom", "predicted class")
+        self.confusion: np.ndarray | None = None
+        self._labels: list[pg.TextItem] = []
+        self.scene().sigMouseClicked.connect(self._on_clicked)
+        self.setToolTip("Click a cell to see its images")
+
+    def set_confusion(self, confusion: np.ndarray, class_names: tuple[str, ...]) -> None:
+        self.confusion = confusion
+        classes = len(confusion)
+        self.image.setImage(heat_map_rgba(confusion))
+        for label in self._labels:
+            self.removeItem(label)
+        self._labels = []
+        for row in range(classes):
+            for col in range(classes):
+                count = int(confusion[row, col])
+                if count == 0 and row != col:
+                    continue
+                label = pg.TextItem(str(count), color="#e8e8e8" if row != col else "#c8e6c9", anchor=(0.5, 0.5))
+                label.setPos(col + 0.5, row + 0.5)
+                self.addItem(label)
+                self._labels.append(label)
+        short = [(k + 0.5, name if len(name) <= 5 else name[:4] + ".") for k, name in enumerate(class_names)]
+        self.getAxis("bottom").setTicks([short])
+        self.getAxis("left").setTicks([short])
+        self.setRange(xRange=(0, classes), yRange=(0, classes), padding=0.02)
+
+    def clear_matrix(self) -> None:
+        self.confusion = None
+        self.image.clear()
+        for label in self._labels:
+            self.removeItem(label)
+        self._labels = []
+
+    def _on_clicked(self, event) -> None:
+        if self.confusion is None:
+            return
+        point = self.getViewBox().mapSceneToView(event.scenePos())
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        if 0 <= row < len(self.confusion) and 0 <= col < len(self.confusion):
+            self.cell_clicked.emit(row, col)
+
+
+class ErrorsView(QWidget):
+    evaluate_requested = Signal()
+    image_chosen = Signal(object, object, int)  # image (784,) uint8, probabilities, test index
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.evaluation: Evaluation | None = None
+        self.images: np.ndarray | None = None
+        self.status = QLabel("Evaluate the current model on the test set to see where it goes wrong.")
+        self.status.setWordWrap(True)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Run the current model on every test image (F5)")
+        self.evaluate_button.setShortcut("F5")
+        self.mistakes_button = QPushButton("All mistakes")
+        self.mistakes_button.setToolTip("Show every misclassified test image in the gallery")
+        self.matrix = ConfusionMatrixView()
+        self.gallery = ImageGallery()
+        header = QHBoxLayout()
+        header.addWidget(self.status, 1)
+        header.addWidget(self.mistakes_button)
+        header.addWidget(self.evaluate_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.matrix)
+        splitter.addWidget(self.gallery)
+        splitter.setSizes([330, 330])
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+        self.evaluate_button.clicked.connect(self.evaluate_requested)
+        self.mistakes_button.clicked.connect(self.show_mistakes)
+        self.matrix.cell_clicked.connect(self.show_cell)
+        self.gallery.image_chosen.connect(self.image_chosen)
+        self.mistakes_button.setEnabled(False)
+
+    def set_busy(self, text: str) -> None:
+        self.status.setText(text)
+        self.evaluate_button.setEnabled(False)
+
+    def set_evaluation(self, evaluation: Evaluation, images: np.ndarray, description: str) -> None:
+        """`images` (N, 784) uint8, the test images `evaluation` scored."""
+        self.evaluation, self.images = evaluation, images
+        mistakes = int(np.sum(evaluation.predicted != evaluation.labels))
+        self.status.setText(f"{description}: {evaluation.accuracy:.2%} of {len(images):,} test images right, "
+                            f"{mistakes:,} mistakes. Click a cell to see its images.")
+        self.evaluate_button.setEnabled(True)
+        self.mistakes_button.setEnabled(True)
+        self.matrix.set_confusion(evaluation.confusion, evaluation.class_names)
+        self.show_mistakes()
+
+    def clear(self, message: str) -> None:
+        self.evaluation = self.images = None
+        self.status.setText(message)
+        self.evaluate_button.setEnabled(True)
+        self.mistakes_button.setEnabled(False)
+        self.matrix.clear_matrix()
+        self.gallery.clear()
+
+    @Slot()
+    def show_mistakes(self) -> None:
+        if self.evaluation is None:
+            return
+        evaluation = self.evaluation
+        self.gallery.show_images(self.images, evaluation.labels, evaluation.probabilities,
+                                 evaluation.mistakes(), "All mistakes", evaluation.class_names)
+
+    @Slot(int, int)
+    def show_cell(self, true_class: int, predicted_class: int) -> None:
+        if self.evaluation is None:
+            return
+        evaluation, names = self.evaluation, self.evaluation.class_names
+        title = (f"{names[true_class]} recognized" if true_class == predicted_class
+                 else f"{names[true_class]} taken for {names[predicted_class]}")
+        self.gallery.show_images(self.images, evaluation.labels, evaluation.probabilities,
+                                 evaluation.cell(true_class, predicted_class), title, names)

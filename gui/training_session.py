@@ -1,0 +1,162 @@
+"""The training runs of a window's session: one at a time, each in its own QThread.
+
+The session owns the thread's lifecycle (start, pause, resume, stop, shut down on close), the
+loaded dataset (kept for the next run, so only the first run waits for it), the run store that
+keeps finished runs, and the optimizer race, a queue of runs started one after another. Views
+never touch the worker: they listen to the session's signals, which carry the run's id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from core.config import TrainConfig
+from core.dataset import Dataset
+from core.events import EpochEnd, RunEnd
+from core.race import RaceResult, race_configs
+from core.run_history import RunStore, new_run_id
+from core.run_state import Checkpoint
+from gui.training_worker import BatchProgress, TrainingThread, TrainingWorker
+
+
+class TrainingSession(QObject):
+    run_started = Signal(str, object)  # run id, TrainConfig
+    dataset_loaded = Signal(object)  # Dataset
+    batches_finished = Signal(str, object)  # run id, BatchProgress
+    epoch_finished = Signal(str, object)  # run id, EpochEnd
+    weights_changed = Signal(object)  # WeightsSnapshot
+    run_finished = Signal(str, object, object)  # run id, RunEnd, Checkpoint
+    run_saved = Signal(object)  # RunRecord
+    run_failed = Signal(str)  # the run could not start
+    warning = Signal(str)
+    race_progressed = Signal(object)  # list[RaceResult] so far
+    idle = Signal()  # no run is going on any more (a race ends after its last run)
+
+    def __init__(self, store: RunStore | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.dataset: Dataset | None = None
+        self.thread: TrainingThread | None = None
+        self.run_id = ""
+        self.race_results: list[RaceResult] = []
+        self._race_queue: list[TrainConfig] = []
+        self._racing = False
+        self._stop_requested = False
+        self._folder = Path(".")
+
+    # -- starting ---------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.thread is not None
+
+    def is_racing(self) -> bool:
+        return self._racing
+
+    def start(self, config: TrainConfig, folder: str | Path) -> None:
+        if self.is_running():
+            raise RuntimeError("a run is going on")
+        self._racing, self._race_queue, self._stop_requested = False, [], False
+        self._launch(config, Path(folder))
+
+    def start_race(self, base: TrainConfig, folder: str | Path) -> None:
+        """SGD, then Momentum, then Adam, each with its seed defaults and `base`'s shared settings."""
+        if self.is_running():
+            raise RuntimeError("a run is going on")
+        configs = race_configs(base)
+        self._racing, self._race_queue, self._stop_requested = True, configs[1:], False
+        self.race_results = []
+        self.race_progressed.emit([])
+        self._launch(configs[0], Path(folder))
+
+    def _launch(self, config: TrainConfig, folder: Path) -> None:
+        self._folder = folder
+        dataset = self.dataset if self.dataset is not None and self.dataset.folder == folder else None
+        self.run_id = new_run_id(config.optimizer)
+        worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
+        worker.dataset_loaded.connect(self._on_dataset_loaded)
+        worker.batches_finished.connect(self._on_batches_finished)
+        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.weights_changed.connect(self._on_weights_changed)
+        worker.run_finished.connect(self._on_run_finished)
+        worker.run_failed.connect(self._on_run_failed)
+        worker.run_saved.connect(self._on_run_saved)
+        worker.save_failed.connect(self._on_save_failed)
+        worker.done.connect(self._on_worker_done)
+        self.thread = TrainingThread(worker, self)
+        self.run_started.emit(self.run_id, config)
+        self.thread.start()
+
+    # -- control ----------------------------------------------------------------------------------
+    def pause(self) -> None:
+        if self.thread is not None:
+            self.thread.worker.pause()
+
+    def resume(self) -> None:
+        if self.thread is not None:
+            self.thread.worker.resume()
+
+    def stop(self) -> None:
+        """Stop the run (and the rest of a race); its model so far is kept."""
+        self._stop_requested = True
+        self._race_queue = []
+        if self.thread is not None:
+            self.thread.worker.stop()
+
+    def shutdown(self) -> None:
+        """Stop and wait for the thread: nothing may outlive the window."""
+        self._race_queue = []
+        if self.thread is not None:
+            self.thread.shutdown()
+
+    # -- the worker's reports, re-emitted with the run's id ----------------------------------------
+    @Slot(object)
+    def _on_dataset_loaded(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.dataset_loaded.emit(dataset)
+
+    @Slot(object)
+    def _on_batches_finished(self, progress: BatchProgress) -> None:
+        self.batches_finished.emit(self.run_id, progress)
+
+    @Slot(object)
+    def _on_epoch_finished(self, event: EpochEnd) -> None:
+        self.epoch_finished.emit(self.run_id, event)
+
+    @Slot(object)
+    def _on_weights_changed(self, snapshot) -> None:
+        self.weights_changed.emit(snapshot)
+
+    @Slot(object)
+    def _on_run_saved(self, record) -> None:
+        self.run_saved.emit(record)
+
+    @Slot(str)
+    def _on_save_failed(self, message: str) -> None:
+        self.warning.emit(message)
+
+    @Slot(object, object)
+    def _on_run_finished(self, end: RunEnd, checkpoint: Checkpoint) -> None:
+        if self._racing:
+            self.race_results.append(RaceResult.of(end.status, checkpoint))
+            self.race_progressed.emit(list(self.race_results))
+            if end.status == "stopped":
+                self._race_queue = []
+        self.run_finished.emit(self.run_id, end, checkpoint)
+
+    @Slot(str)
+    def _on_run_failed(self, message: str) -> None:
+        self._race_queue = []
+        self.run_failed.emit(message)
+
+    @Slot()
+    def _on_worker_done(self) -> None:
+        if self.thread is not None:
+            self.thread.thread.wait(2000)
+            self.thread.deleteLater()
+            self.thread = None
+        if self._race_queue and not self._stop_requested:
+            self._launch(self._race_queue.pop(0), self._folder)
+            return
+        self._racing = False
+        self.idle.emit()
