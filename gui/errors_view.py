@@ -56,7 +56,9 @@ class ConfusionMatrixView(pg.PlotWidget):
     def set_confusion(self, confusion: np.ndarray, class_names: tuple[str, ...]) -> None:
         self.confusion = confusion
         classes = len(confusion)
-        self.image.setImage(heat_map_rgba(confusion))
+        rgba = heat_map_rgba(confusion)
+        self.image.setImage(rgba)
+        luminance = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
         for label in self._labels:
             self.removeItem(label)
         self._labels = []
@@ -65,7 +67,8 @@ class ConfusionMatrixView(pg.PlotWidget):
                 count = int(confusion[row, col])
                 if count == 0 and row != col:
                     continue
-                label = pg.TextItem(str(count), color="#e8e8e8" if row != col else "#c8e6c9", anchor=(0.5, 0.5))
+                color = "#c8e6c9" if row == col else "#111111" if luminance[row, col] > 150 else "#f0f0f0"
+                label = pg.TextItem(str(count), color=color, anchor=(0.5, 0.5))
                 label.setPos(col + 0.5, row + 0.5)
                 self.addItem(label)
                 self._labels.append(label)

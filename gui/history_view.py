@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
 
 from core.run_history import RunRecord, RunStore
 
-COLUMNS = ("Started", "Dataset", "Optimizer", "LR", "Epochs", "Test acc.", "Best val. (epoch)", "Status")
+COLUMNS = ("Started", "Dataset", "Optimizer", "LR", "Epochs", "Test", "Best val. (ep.)", "Status")
 STATUS_COLORS = {"finished": "#81c784", "stopped": "#ffb74d", "diverged": "#e57373", "interrupted": "#e57373",
                  "running": "#4fc3f7"}
 
 
 def record_cells(record: RunRecord) -> list[str]:
     best = "–" if record.best_val_acc is None else f"{record.best_val_acc:.2%} ({record.best_epoch})"
-    return [record.started.replace("T", " "), record.dataset_name, record.optimizer, f"{record.lr:g}",
+    return [record.started[5:16].replace("T", " "), record.dataset_name, record.optimizer, f"{record.lr:g}",
             f"{record.epochs_done}/{record.epochs_planned}",
             "–" if record.test_acc is None else f"{record.test_acc:.2%}", best, record.status]
 

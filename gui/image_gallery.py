@@ -68,7 +68,7 @@ class ImageGallery(QWidget):
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(IMAGE_SIDE, IMAGE_SIDE + BAR_HEIGHT + 2))
-        self.list.setGridSize(QSize(IMAGE_SIDE + 30, IMAGE_SIDE + BAR_HEIGHT + 26))
+        self.list.setGridSize(QSize(IMAGE_SIDE + 30, IMAGE_SIDE + BAR_HEIGHT + 44))
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setUniformItemSizes(True)
