@@ -38,9 +38,11 @@ from core.run_history import RunRecord, RunStore, export_curves_csv
 from core.run_state import Checkpoint
 from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView
+from gui.dataset_view import DatasetView
 from gui.download_worker import DownloadWorker, start_download
 from gui.drawing_panel import DrawingPanel
 from gui.errors_view import ErrorsView
+from gui.filters_view import FiltersView
 from gui.history_view import HistoryView
 from gui.race_table import RaceTable
 from gui.runs_list import RunsList
@@ -87,6 +89,8 @@ class MainWindow(QMainWindow):
         self.race_table = RaceTable()
         self.race_table.hide()
         self.errors = ErrorsView()
+        self.filters = FiltersView()
+        self.dataset_view = DatasetView()
         self.history = HistoryView(self.store)
         self.drawing = DrawingPanel()
         self.tabs = QTabWidget()
@@ -118,6 +122,8 @@ class MainWindow(QMainWindow):
         curves_layout.addWidget(self.race_table)
         self.tabs.addTab(curves_tab, "Curves")
         self.tabs.addTab(self.errors, "Errors")
+        self.tabs.addTab(self.filters, "Filters")
+        self.tabs.addTab(self.dataset_view, "Dataset")
         self.tabs.addTab(self.history, "History")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -171,6 +177,7 @@ class MainWindow(QMainWindow):
         session.idle.connect(self._on_session_idle)
         self.errors.evaluate_requested.connect(self.evaluate_current_model)
         self.errors.image_chosen.connect(self._on_test_image_chosen)
+        self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
         self.history.export_csv_requested.connect(self._on_export_csv)
@@ -206,7 +213,8 @@ class MainWindow(QMainWindow):
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
             "Ctrl+Return  start training\nCtrl+R  compare optimizers\nCtrl+P  pause / resume\nCtrl+.  stop\n"
-            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…5  switch tabs\nF5  evaluate (Errors tab)\n\n"
+            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…6  switch tabs\nF5  evaluate (Errors tab)\n"
+            "PageUp / PageDown  browse the Dataset tab\n\n"
             "On the drawing pad: Ctrl+Z undo, Esc or Delete clear, right-click undo"))
 
     @Slot(str)
@@ -286,6 +294,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_dataset_loaded(self, dataset: Dataset) -> None:
         self.session.dataset = dataset
+        self.dataset_view.set_dataset(dataset)
         self._on_data_dir_edited()
 
     def download_mnist(self) -> None:
@@ -463,6 +472,7 @@ class MainWindow(QMainWindow):
     def _show_model(self, model: MLP, class_names: tuple[str, ...], description: str) -> None:
         """Every view that shows the current model follows it here."""
         self.drawing.set_model(model, class_names, description)
+        self.filters.set_weights(model.weights[0])  # the model is a private copy: nothing mutates it
         self._analysis_model = (model, description)
         if self.errors.evaluation is not None or self.tabs.currentWidget() is self.errors:
             self._evaluation_pending = True
@@ -533,8 +543,11 @@ class MainWindow(QMainWindow):
 
     # -- errors tab -------------------------------------------------------------------------------
     def _on_tab_changed(self, _index: int) -> None:
-        if self.tabs.currentWidget() is self.errors and self._evaluation_pending and not self.is_training():
+        current = self.tabs.currentWidget()
+        if current is self.errors and self._evaluation_pending and not self.is_training():
             self.evaluate_current_model()
+        elif current is self.dataset_view and self.dataset is None and has_dataset_files(self.data_folder()):
+            self.with_dataset(lambda: None)  # the view fills in when the dataset arrives
 
     def evaluate_current_model(self) -> None:
         """Score the current model on the whole test set, off the GUI thread."""
@@ -563,6 +576,10 @@ class MainWindow(QMainWindow):
         dataset = self.dataset
         true_name = dataset.class_names[int(dataset.test_labels[index])] if dataset is not None else "?"
         self.drawing.show_example(image, f"test image #{index}, truly {true_name}")
+
+    def _on_training_image_chosen(self, image: np.ndarray, label: int) -> None:
+        names = self.dataset.class_names if self.dataset is not None else tuple(str(k) for k in range(10))
+        self.drawing.show_example(image, f"training image, truly {names[label]}")
 
     # -- history tab ------------------------------------------------------------------------------
     def _stored_checkpoint(self, run_id: str) -> Checkpoint | None:
