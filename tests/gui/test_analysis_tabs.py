@@ -1,0 +1,213 @@
+"""The views that look inside a model, driven through the window: errors, filters, dataset, history, race."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from assets import pretrained_model_path
+from core.dataset import load_dataset
+from core.run_history import RunRecord, RunStore
+from tests.gui.window_driver import LEFT, set_up_run, start, wait_until_idle
+
+RACE_TIMEOUT_MS = 40_000
+
+
+def switch_to(qtbot, window, widget) -> None:
+    """Ctrl+<tab number>, as the View menu offers."""
+    number = window.tabs.indexOf(widget) + 1
+    qtbot.keyClick(window, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is widget
+
+
+def click_cell(qtbot, matrix, row: int, col: int) -> None:
+    """A real mouse click in the middle of confusion-matrix cell (row, col)."""
+    scene_point = matrix.getViewBox().mapViewToScene(QPointF(col + 0.5, row + 0.5))
+    qtbot.mouseClick(matrix.viewport(), LEFT, pos=matrix.mapFromScene(scene_point))
+
+
+def evaluated(qtbot, window):
+    switch_to(qtbot, window, window.errors)
+    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    return window.errors.evaluation
+
+
+def test_the_errors_tab_scores_the_model_on_the_test_set(qtbot, window, tiny_dataset_dir):
+    evaluation = evaluated(qtbot, window)
+    dataset = load_dataset(tiny_dataset_dir)
+    expected = window.drawing.model.predict(dataset.test_images)
+    assert evaluation.confusion.sum() == len(dataset.test_images) == 200
+    np.testing.assert_array_equal(evaluation.predicted, expected)
+    mistakes = int(np.sum(expected != dataset.test_labels))
+    assert window.errors.gallery.list.count() == mistakes
+    assert f"{mistakes:,} mistakes" in window.errors.status.text()
+
+
+def test_clicking_a_cell_shows_its_images_and_clicking_an_image_puts_it_on_the_pad(qtbot, window):
+    evaluation = evaluated(qtbot, window)
+    confusion = evaluation.confusion.copy()
+    np.fill_diagonal(confusion, 0)
+    row, col = np.unravel_index(int(confusion.argmax()), confusion.shape)
+    assert confusion[row, col] > 0, "the bundled model should make mistakes on the fake digits"
+    click_cell(qtbot, window.errors.matrix, row, col)
+    shown = window.errors.gallery.displayed_indices()
+    assert len(shown) == confusion[row, col]
+    assert np.all(evaluation.labels[shown] == row) and np.all(evaluation.predicted[shown] == col)
+    confidences = evaluation.confidence[shown]
+    assert np.all(np.diff(confidences) <= 0), "most confident mistakes first"
+
+    gallery = window.errors.gallery.list
+    first = gallery.item(0)
+    qtbot.mouseClick(gallery.viewport(), LEFT, pos=gallery.visualItemRect(first).center())
+    prediction = window.drawing.prediction
+    assert prediction.predicted_index == col
+    assert f"test image #{shown[0]}" in prediction.confidence_label.text()
+    assert not prediction.preview.pixmap().isNull()
+
+
+def test_the_least_confident_order_reverses_the_gallery(qtbot, window):
+    evaluated(qtbot, window)
+    gallery = window.errors.gallery
+    most_first = gallery.displayed_indices()
+    gallery.order_box.setCurrentIndex(1)
+    confidences = window.errors.evaluation.confidence[gallery.displayed_indices()]
+    assert np.all(np.diff(confidences) >= 0)
+    assert sorted(gallery.displayed_indices()) == sorted(most_first)
+
+
+def test_the_filters_tab_shows_the_first_layer_of_the_current_model(qtbot, window):
+    switch_to(qtbot, window, window.filters)
+    qtbot.waitUntil(lambda: window.filters.shown_weights is not None, timeout=5000)
+    np.testing.assert_array_equal(window.filters.shown_weights, window.drawing.model.weights[0])
+
+
+def test_the_dataset_tab_loads_the_dataset_and_a_chosen_image_goes_to_the_pad(qtbot, window, tiny_dataset_dir):
+    switch_to(qtbot, window, window.dataset_view)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=10_000)
+    view = window.dataset_view
+    view.select_class(4)
+    index = int(view.page_indices()[0])
+    with qtbot.waitSignal(view.image_chosen, timeout=2000) as chosen:
+        view.image_chosen.emit(window.dataset.train_images[index].reshape(28, 28), 4)
+    assert chosen.args[1] == 4
+    assert "truly 4" in window.drawing.prediction.confidence_label.text()
+
+
+def test_a_finished_run_is_kept_and_can_be_shown_loaded_exported_and_deleted(qtbot, window, tmp_path,
+                                                                             monkeypatch):
+    set_up_run(qtbot, window, epochs=2)
+    start(qtbot, window)
+    wait_until_idle(qtbot, window)
+    history = window.history
+    assert len(history.records) == 1
+    record = history.records[0]
+    assert (record.status, record.epochs_done, record.test_acc) == ("finished", 2, window.current.test_acc)
+    switch_to(qtbot, window, history)
+    history.table.selectRow(0)
+
+    window.curves.remove_run(record.run_id)
+    window.runs_list.remove_run(record.run_id)
+    qtbot.mouseClick(history.buttons["show"], LEFT)
+    assert record.run_id in window.curves.runs and window.tabs.currentIndex() == 0
+    assert len(window.curves.runs[record.run_id].val_accs) == 2
+
+    window.load_model(pretrained_model_path())  # another model is current before Load
+    assert not np.array_equal(window.current.model.flat, window.store.load(record.run_id).model.flat)
+    switch_to(qtbot, window, history)
+    history.table.selectRow(0)
+    qtbot.mouseClick(history.buttons["load"], LEFT)
+    np.testing.assert_array_equal(window.current.model.flat, window.store.load(record.run_id).model.flat)
+    assert "run of" in window.windowTitle()
+
+    csv_path, png_path = tmp_path / "curves.csv", tmp_path / "chart.png"
+    answers = iter([(str(csv_path), ""), (str(png_path), "")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: next(answers))
+    qtbot.mouseClick(history.buttons["csv"], LEFT)
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0][0] == "epoch" and len(rows) == 3
+    history.table.selectRow(0)
+    qtbot.mouseClick(history.buttons["png"], LEFT)
+    assert not QImage(str(png_path)).isNull()
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    history.table.selectRow(0)
+    qtbot.mouseClick(history.buttons["delete"], LEFT)
+    assert history.records == [] and not window.store.model_path(record.run_id).exists()
+    assert record.run_id not in window.curves.runs
+
+
+def test_declining_the_delete_question_keeps_the_run(qtbot, window, monkeypatch):
+    set_up_run(qtbot, window, epochs=1)
+    start(qtbot, window)
+    wait_until_idle(qtbot, window)
+    window.history.table.selectRow(0)
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.No)
+    qtbot.mouseClick(window.history.buttons["delete"], LEFT)
+    assert len(window.history.records) == 1
+
+
+def test_a_run_cut_short_by_closing_the_window_is_listed_with_what_it_reached(qtbot, make_window,
+                                                                             tiny_dataset_dir):
+    window = make_window(data_dir=tiny_dataset_dir)
+    set_up_run(qtbot, window, epochs=500)
+    start(qtbot, window)
+    qtbot.waitUntil(lambda: bool(window.history.records) and window.history.records[0].epochs_done >= 2,
+                    timeout=15_000)
+    assert window.history.records[0].status == "running"
+    window.close()
+    reopened = make_window(data_dir=tiny_dataset_dir)
+    (record,) = reopened.history.records
+    assert record.status == "stopped" and record.epochs_done >= 2 and record.test_acc is not None
+
+
+def test_a_run_left_running_by_a_crash_shows_as_interrupted(qtbot, make_window, tiny_dataset_dir):
+    window = make_window(data_dir=tiny_dataset_dir)
+    record = RunRecord.summarize("20260101-000000-000-adam", "2026-01-01T00:00:00", "running", window.current)
+    RunStore().save(record.run_id, record.started, "running", window.current)
+    window.history.refresh()
+    assert [r.status for r in window.history.records] == ["interrupted"]
+    assert window.history.table.item(0, 7).text() == "interrupted"
+
+
+def test_compare_optimizers_runs_sgd_momentum_and_adam_and_fills_the_table(qtbot, window):
+    set_up_run(qtbot, window, epochs=2)
+    panel = window.training_panel
+    qtbot.mouseClick(panel.race_button, LEFT)
+    assert window.race_table.isVisible()
+    qtbot.waitUntil(lambda: not window.session.is_racing() and not window.is_training(), timeout=RACE_TIMEOUT_MS)
+    results = window.session.race_results
+    assert [r.optimizer for r in results] == ["sgd", "momentum", "adam"]
+    assert [r.lr for r in results] == [0.005, 0.001, 0.0005]
+    assert all(r.status == "finished" and r.epochs_done == 2 and r.test_acc is not None for r in results)
+    table = window.race_table
+    for row, result in enumerate(results):
+        assert table.item(row, 2).text() == f"{result.test_acc:.2%}"
+        assert table.item(row, 4).text().startswith(str(result.best_epoch))
+    assert len(window.curves.runs) == 4  # the bundled model's curves and the three racers
+    assert [r.optimizer for r in window.history.records] == ["adam", "momentum", "sgd"]
+    assert panel.start_button.isEnabled() and panel.race_button.isEnabled()
+
+
+def test_stop_ends_the_whole_race(qtbot, window):
+    set_up_run(qtbot, window, epochs=300)
+    qtbot.mouseClick(window.training_panel.race_button, LEFT)
+    qtbot.waitUntil(lambda: window.session.run_id in window.curves.runs
+                    and len(window.curves.runs[window.session.run_id].batch_losses) > 0, timeout=10_000)
+    qtbot.mouseClick(window.training_panel.stop_button, LEFT)
+    qtbot.waitUntil(lambda: not window.is_training() and not window.session.is_racing(), timeout=15_000)
+    assert [(r.optimizer, r.status) for r in window.session.race_results] == [("sgd", "stopped")]
+    assert window.race_table.item(1, 5).text() == "waiting"
+
+
+@pytest.mark.parametrize("tab", ["curves", "errors", "filters", "dataset_view", "history"])
+def test_every_tab_shows_without_errors_in_a_small_window(qtbot, window, tab):
+    window.resize(900, 600)
+    widget = window.tabs.widget(0) if tab == "curves" else getattr(window, tab)
+    window.tabs.setCurrentWidget(widget)
+    qtbot.wait(50)
+    assert widget.isVisible() and not window.grab().isNull()
