@@ -474,10 +474,9 @@ class MainWindow(QMainWindow):
         self.drawing.set_model(model, class_names, description)
         self.filters.set_weights(model.weights[0])  # the model is a private copy: nothing mutates it
         self._analysis_model = (model, description)
-        if self.errors.evaluation is not None or self.tabs.currentWidget() is self.errors:
-            self._evaluation_pending = True
-            if self.tabs.currentWidget() is self.errors and not self.is_training():
-                self.evaluate_current_model()
+        self._evaluation_pending = True  # scored when the Errors tab is next shown (not while training)
+        if self.tabs.currentWidget() is self.errors and not self.is_training():
+            self.evaluate_current_model()
 
     def _set_current(self, checkpoint: Checkpoint, source: str) -> None:
         self.current, self.current_source = checkpoint, source
