@@ -50,6 +50,7 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.setLabel("bottom", "predicted class")
         self.confusion: np.ndarray | None = None
         self._labels: list[pg.TextItem] = []
+        self._ensure_labels(10)  # made now, not when the first evaluation arrives and the user waits for it
         self.scene().sigMouseClicked.connect(self._on_clicked)
         self.setToolTip("Click a cell to see its images")
 
@@ -59,30 +60,38 @@ class ConfusionMatrixView(pg.PlotWidget):
         rgba = heat_map_rgba(confusion)
         self.image.setImage(rgba)
         luminance = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
-        for label in self._labels:
-            self.removeItem(label)
-        self._labels = []
+        self._ensure_labels(classes)
         for row in range(classes):
             for col in range(classes):
-                count = int(confusion[row, col])
-                if count == 0 and row != col:
-                    continue
-                color = "#c8e6c9" if row == col else "#111111" if luminance[row, col] > 150 else "#f0f0f0"
-                label = pg.TextItem(str(count), color=color, anchor=(0.5, 0.5))
-                label.setPos(col + 0.5, row + 0.5)
-                self.addItem(label)
-                self._labels.append(label)
+                label, count = self._labels[row * classes + col], int(confusion[row, col])
+                label.setVisible(count > 0 or row == col)
+                label.setText(str(count))
+                label.setColor("#c8e6c9" if row == col else "#111111" if luminance[row, col] > 150 else "#f0f0f0")
         short = [(k + 0.5, name if len(name) <= 5 else name[:4] + ".") for k, name in enumerate(class_names)]
         self.getAxis("bottom").setTicks([short])
         self.getAxis("left").setTicks([short])
         self.setRange(xRange=(0, classes), yRange=(0, classes), padding=0.02)
 
+    def _ensure_labels(self, classes: int) -> None:
+        """One count label per cell, made once: re-creating 100 text items costs ~50 ms each time."""
+        if len(self._labels) == classes * classes:
+            return
+        for label in self._labels:
+            self.removeItem(label)
+        self._labels = []
+        for row in range(classes):
+            for col in range(classes):
+                label = pg.TextItem("", anchor=(0.5, 0.5))
+                label.setPos(col + 0.5, row + 0.5)
+                label.setVisible(False)
+                self.addItem(label)
+                self._labels.append(label)
+
     def clear_matrix(self) -> None:
         self.confusion = None
         self.image.clear()
         for label in self._labels:
-            self.removeItem(label)
-        self._labels = []
+            label.setVisible(False)
 
     def _on_clicked(self, event) -> None:
         if self.confusion is None:

@@ -9,7 +9,7 @@ of them scroll smoothly.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from gui.prediction_view import gray_pixmap
 
 MAX_TILES = 600  # more would cost seconds to draw and nobody scrolls through them
+TILES_PER_STEP = 60  # tiles drawn per turn of the event loop: ~10 ms, so the window never stalls
 IMAGE_SIDE = 56
 BAR_HEIGHT = 18
 INDEX_ROLE = Qt.ItemDataRole.UserRole
@@ -60,6 +61,11 @@ class ImageGallery(QWidget):
         self.indices = np.zeros(0, np.int64)  # into the images, in display order
         self.class_names: tuple[str, ...] = tuple(str(digit) for digit in range(10))
         self._title_text = ""
+        self._pending: list[int] = []  # indices whose tiles are still to be drawn
+        self._more = QTimer(self)
+        self._more.setSingleShot(True)
+        self._more.setInterval(0)
+        self._more.timeout.connect(self._add_tiles)
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.order_box = QComboBox()
@@ -110,13 +116,18 @@ class ImageGallery(QWidget):
         return self.indices[ranking][:MAX_TILES]
 
     def _refill(self) -> None:
-        shown = self.displayed_indices()
+        """Show the first tiles now and the rest in small steps, each its own turn of the event loop."""
+        self._pending = list(self.displayed_indices())
         count = len(self.indices)
         suffix = f" (showing the first {MAX_TILES})" if count > MAX_TILES else ""
         self.title.setText(f"{self._title_text}: {count:,} images{suffix}" if count else self._title_text)
         self.list.clear()
+        self._add_tiles()
+
+    def _add_tiles(self) -> None:
         names = self.class_names
-        for index in shown:
+        step, self._pending = self._pending[:TILES_PER_STEP], self._pending[TILES_PER_STEP:]
+        for index in step:
             probabilities = self.probabilities[index]
             predicted, true_class = int(probabilities.argmax()), int(self.labels[index])
             item = QListWidgetItem(tile_icon(self.images[index], probabilities, true_class),
@@ -126,6 +137,11 @@ class ImageGallery(QWidget):
                             f"({probabilities[predicted]:.1%})")
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.list.addItem(item)
+        if self._pending:
+            self._more.start()
+
+    def is_filling(self) -> bool:
+        return bool(self._pending)
 
     def _on_current_changed(self, item: QListWidgetItem | None, _previous) -> None:
         if item is not None:

@@ -34,6 +34,7 @@ def click_cell(qtbot, matrix, row: int, col: int) -> None:
 def evaluated(qtbot, window):
     switch_to(qtbot, window, window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.errors.gallery.is_filling(), timeout=5000)  # tiles come in steps
     return window.errors.evaluation
 
 
@@ -55,6 +56,7 @@ def test_clicking_a_cell_shows_its_images_and_clicking_an_image_puts_it_on_the_p
     row, col = np.unravel_index(int(confusion.argmax()), confusion.shape)
     assert confusion[row, col] > 0, "the bundled model should make mistakes on the fake digits"
     click_cell(qtbot, window.errors.matrix, row, col)
+    qtbot.waitUntil(lambda: not window.errors.gallery.is_filling(), timeout=5000)
     shown = window.errors.gallery.displayed_indices()
     assert len(shown) == confusion[row, col]
     assert np.all(evaluation.labels[shown] == row) and np.all(evaluation.predicted[shown] == col)
