@@ -54,7 +54,10 @@ def download_mnist(folder: str | os.PathLike, progress: Callable[[DownloadProgre
                    mirrors: Sequence[str] = MIRRORS, timeout: float = 30.0,
                    should_stop: Callable[[], bool] | None = None,
                    checksums: dict[str, str] | None = None) -> Path:
-    """Put the four MNIST files into `folder`; files already there and intact are kept."""
+    """Put the four MNIST files into `folder`; files already there are kept.
+
+    Only a complete, checked download is ever renamed into place, so a file found there is whole.
+    """
     folder = Path(folder)
     checksums = MNIST_SHA256 if checksums is None else checksums
     try:

@@ -19,7 +19,7 @@ FLOAT = np.float32
 def to_mnist(image: np.ndarray) -> np.ndarray | None:
     """(28, 28) float32 in [0, 1], white ink on black, or None when the image holds no ink.
 
-    `image` is a 2-D grayscale array: uint8 (0-255) or float in [0, 1]. Dark ink on a light
+    `image` is a 2-D grayscale array: integers (0-255) or floats in [0, 1]. Dark ink on a light
     background (a scanned or photographed digit) is inverted first.
     """
     gray = _as_unit_float(image)
@@ -40,8 +40,8 @@ def _as_unit_float(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"expected a 2-D grayscale image, got shape {image.shape}")
-    if image.dtype == np.uint8:
-        return image.astype(FLOAT) / FLOAT(255)
+    if np.issubdtype(image.dtype, np.integer):
+        return np.clip(image.astype(FLOAT) / FLOAT(255), 0.0, 1.0)
     return np.clip(image.astype(FLOAT), 0.0, 1.0)
 
 
