@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core import kernels
 from core.lcg import LCG
+from core.sparse_images import SparseBatch, SparseImages
 
 FLOAT = np.float32
 
@@ -107,22 +109,45 @@ class TrainingStep:
     """Forward, loss and backward for one batch, into buffers allocated once per batch size.
 
     `run(model, x, labels, grads)` leaves the batch-mean gradients in `grads.flat` and returns the
-    mean loss. x is (B, 784) float32; labels (B,) integer class indices (no one-hot matrix).
+    mean loss. x is (B, 784) float32, or a `SparseBatch` (the rows of a `SparseImages`); labels
+    (B,) integer class indices (no one-hot matrix).
+
+    Two paths compute the same step. The compiled one (`fused`, when numba is there) skips the
+    zero pixels in the input layer and fuses the element-wise passes (core/kernels.py); the dense
+    products of the other layers go to BLAS in both. The NumPy one is the readable definition,
+    and the tests pin the compiled path to it.
     """
 
-    def __init__(self, layer_sizes: Sequence[int], batch_size: int) -> None:
+    def __init__(self, layer_sizes: Sequence[int], batch_size: int, fused: bool | None = None) -> None:
         self.batch_size = batch_size
+        self.fused = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
+        self.fused = self.fused and len(layer_sizes) > 2  # the input layer must be a hidden one
         widths = layer_sizes[1:]
         self.z = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
         self.h = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         self.grad = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
         self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         self.rows = np.arange(batch_size)
+        self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
+        # the batch's non-zero inputs grouped by pixel, for the input layer's weight gradient
+        self.pixel_starts = np.empty(layer_sizes[0] + 1, dtype=np.int64)
+        self.samples = np.empty(batch_size * layer_sizes[0], dtype=np.int32)
+        self.pixel_values = np.empty(batch_size * layer_sizes[0], dtype=FLOAT)
 
-    def run(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
+    def run(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)
         if batch != self.batch_size:
             raise ValueError(f"step built for batches of {self.batch_size}, got {batch}")
+        if self.fused:
+            if not isinstance(x, SparseBatch):
+                x = SparseImages.from_images(x).take(self.rows)
+            return self._run_compiled(model, x, labels, grads)
+        if isinstance(x, SparseBatch):
+            x = x.to_dense(out=self.x)
+        return self._run_numpy(model, x, labels, grads)
+
+    def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
+        batch = len(x)
         last = len(model.weights) - 1
         # forward
         inputs = [x]
@@ -153,3 +178,25 @@ class TrainingStep:
                 np.sign(inputs[i], out=self.gate[i - 1])
                 grad_h *= self.gate[i - 1]
         return loss
+
+    def _run_compiled(self, model: MLP, x: SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
+        """The same step; hidden layers keep only h = relu(z) (h > 0 is relu'(z) too)."""
+        weights, biases, h, grad = model.weights, model.biases, self.h, self.grad
+        images = x.images
+        last = len(weights) - 1
+        kernels.input_layer_forward(x.rows, images.starts, images.columns, images.values,
+                                    weights[0], biases[0], h[0])
+        for i in range(1, last):
+            np.matmul(h[i - 1], weights[i], out=h[i])
+            kernels.bias_relu(h[i], biases[i])
+        logits = np.matmul(h[last - 1], weights[last], out=self.z[last])
+        loss = kernels.softmax_cross_entropy(logits, biases[last], labels, grad[last], grads.biases[last])
+        for i in range(last, 0, -1):
+            np.matmul(h[i - 1].T, grad[i], out=grads.weights[i])
+            np.matmul(grad[i], weights[i].T, out=grad[i - 1])
+            kernels.relu_backward(grad[i - 1], h[i - 1], grads.biases[i - 1])
+        kernels.group_by_pixel(x.rows, images.starts, images.columns, images.values,
+                               self.pixel_starts, self.samples, self.pixel_values)
+        kernels.input_layer_weight_gradient(self.pixel_starts, self.samples, self.pixel_values,
+                                            grad[0], grads.weights[0])
+        return float(loss)

@@ -11,7 +11,7 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ from core.lcg import LCG, shuffle_in_place
 from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
 from core.run_state import Checkpoint, History, Position
+from core.sparse_images import MAX_DENSITY, SparseImages
 
 
 @dataclass
@@ -127,11 +128,10 @@ class Trainer:
         batch_size, batches = config.batch_size, self.batches_per_epoch
         step = TrainingStep(config.layer_sizes, batch_size)
         grads = ParameterBuffer(config.layer_sizes)
-        pixels = np.empty((batch_size, config.layer_sizes[0]), dtype=np.uint8)
-        x = np.empty(pixels.shape, dtype=FLOAT)
-        labels = np.empty(batch_size, dtype=self.splits.train_labels.dtype)
-        shuffler = LCG(position.shuffle_state)
         train_images, train_labels = self.splits.train_images, self.splits.train_labels
+        next_batch = self._batch_reader(train_images, step)
+        labels = np.empty(batch_size, dtype=train_labels.dtype)
+        shuffler = LCG(position.shuffle_state)
         last_good = self._snapshot()
         elapsed_before = 0.0
         status, message = "finished", ""
@@ -159,8 +159,7 @@ class Trainer:
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
                 indices = position.order[batch * batch_size:(batch + 1) * batch_size]
-                np.take(train_images, indices, axis=0, out=pixels)
-                np.divide(pixels, FLOAT(255), out=x)
+                x = next_batch(indices)
                 np.take(train_labels, indices, out=labels)
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                     loss = step.run(self.model, x, labels, grads)
@@ -200,6 +199,20 @@ class Trainer:
         if status == "finished":
             message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
+
+    def _batch_reader(self, images: np.ndarray, step: TrainingStep) -> Callable[[np.ndarray], object]:
+        """A function from batch indices to the step's input: dense float32 pixels / 255, or,
+        for the compiled step on mostly-zero images, the rows of a SparseImages built once."""
+        sample = images[:2000]
+        if step.fused and np.count_nonzero(sample) <= MAX_DENSITY * sample.size:
+            return SparseImages.from_images(images).take
+        pixels = np.empty((step.batch_size, images.shape[1]), dtype=np.uint8)
+        x = np.empty(pixels.shape, dtype=FLOAT)
+
+        def dense_batch(indices: np.ndarray) -> np.ndarray:
+            np.take(images, indices, axis=0, out=pixels)
+            return np.divide(pixels, FLOAT(255), out=x)
+        return dense_batch
 
     def _snapshot(self) -> tuple[np.ndarray, dict]:
         return self.model.flat.copy(), {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()}

@@ -1,8 +1,13 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import kernels
 from core.network import MLP, ParameterBuffer, TrainingStep, softmax
+from core.sparse_images import SparseImages
+
+needs_numba = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the NumPy path exists")
 
 
 def small_problem(seed=0, sizes=(12, 7, 6, 5, 4), batch=5):
@@ -33,10 +38,11 @@ def loss64(model, flat64, x, labels):
     return -log_p[np.arange(len(x)), labels].mean()
 
 
-def test_gradient_matches_central_differences():
+@pytest.mark.parametrize("fused", [False, True], ids=["numpy", "compiled"])
+def test_gradient_matches_central_differences(fused):
     model, x, labels = small_problem()
     grads = ParameterBuffer(model.layer_sizes)
-    step = TrainingStep(model.layer_sizes, len(x))
+    step = TrainingStep(model.layer_sizes, len(x), fused=fused)
     loss = step.run(model, x, labels, grads)
     flat64 = model.flat.astype(np.float64)
     assert np.isclose(loss, loss64(model, flat64, x, labels), rtol=1e-5)
@@ -50,10 +56,11 @@ def test_gradient_matches_central_differences():
     np.testing.assert_allclose(grads.flat, numeric, rtol=1e-3, atol=2e-5)
 
 
-def test_step_keeps_float32_everywhere():
+@pytest.mark.parametrize("fused", [False, True], ids=["numpy", "compiled"])
+def test_step_keeps_float32_everywhere(fused):
     model, x, labels = small_problem()
     grads = ParameterBuffer(model.layer_sizes)
-    step = TrainingStep(model.layer_sizes, len(x))
+    step = TrainingStep(model.layer_sizes, len(x), fused=fused)
     step.run(model, x, labels, grads)
     assert grads.flat.dtype == np.float32
     assert all(buffer.dtype == np.float32 for buffer in step.z + step.h + step.grad)
@@ -77,3 +84,46 @@ def test_predict_proba_accepts_both_image_shapes_and_uint8():
     np.testing.assert_allclose(model.predict_proba(pixels), flat)
     np.testing.assert_allclose(model.predict_proba(pixels.astype(np.float32) / 255), flat, rtol=1e-5)
     np.testing.assert_allclose(flat.sum(axis=1), 1, atol=1e-5)
+
+
+def mnist_like_batch(batch=64, seed=0):
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (batch, 784)).astype(np.uint8)
+    pixels[rng.random(pixels.shape) < 0.8] = 0
+    pixels[7] = 0  # a blank image: no input at all
+    return pixels, rng.integers(0, 10, batch)
+
+
+@needs_numba
+@pytest.mark.parametrize("sizes", [(784, 256, 128, 64, 10), (784, 8, 10)])
+def test_compiled_step_matches_the_numpy_step(sizes):
+    """Same loss and gradients to float32 rounding, from a dense batch and from sparse rows."""
+    model = MLP.initialized(sizes, seed=3)
+    pixels, labels = mnist_like_batch()
+    x = np.divide(pixels, np.float32(255))
+    results = {}
+    for name, fused, batch in [("numpy", False, x), ("compiled", True, x),
+                               ("compiled sparse", True, SparseImages.from_images(pixels).take(np.arange(64)))]:
+        step = TrainingStep(sizes, 64, fused=fused)
+        assert step.fused == fused
+        grads = ParameterBuffer(sizes)
+        results[name] = step.run(model, batch, labels, grads), grads.flat.copy()
+    loss, gradient = results["numpy"]
+    for name in ("compiled", "compiled sparse"):
+        assert results[name][0] == pytest.approx(loss, rel=1e-6)
+        np.testing.assert_allclose(results[name][1], gradient, rtol=1e-4, atol=1e-7)
+    np.testing.assert_array_equal(results["compiled"][1], results["compiled sparse"][1])
+    input_rows = ParameterBuffer(sizes, results["compiled"][1]).weights[0]
+    assert not input_rows[pixels.any(axis=0) == 0].any()  # pixels zero in the whole batch: no gradient
+
+
+def test_numpy_step_accepts_sparse_rows():
+    sizes = (784, 16, 10)
+    model = MLP.initialized(sizes)
+    pixels, labels = mnist_like_batch(batch=8)
+    step = TrainingStep(sizes, 8, fused=False)
+    dense_grads, sparse_grads = ParameterBuffer(sizes), ParameterBuffer(sizes)
+    dense_loss = step.run(model, np.divide(pixels, np.float32(255)), labels, dense_grads)
+    sparse_loss = step.run(model, SparseImages.from_images(pixels).take(np.arange(8)), labels, sparse_grads)
+    assert sparse_loss == dense_loss
+    np.testing.assert_array_equal(sparse_grads.flat, dense_grads.flat)
