@@ -1,11 +1,13 @@
 """Seconds per epoch of the engine beside the plain per-batch NumPy reference, timed in one run.
 
-    python bench/bench_training.py [--data-dir DIR] [--repeats 2] [--memory]
+    python bench/bench_training.py [--data-dir DIR] [--repeats 3] [--memory] [--kernels numpy]
 
 Prints a Markdown table: for each optimizer, one epoch (937 batches of 64) of the engine's
 Trainer and of core/reference.py on the same shuffled batches, and their ratio. Compare ratios,
-not seconds: machines here are shared and noisy. --memory adds the peak resident memory of a
-full 25-epoch Adam run (in a child process).
+not seconds: machines here are shared and noisy, so each figure is the fastest of --repeats runs,
+engine and reference alternating. --memory adds the peak resident memory of a full 25-epoch Adam
+run (in a child process). --kernels numpy times the engine without numba (MNIST_MLP_KERNELS=numpy),
+to show what the compiled kernels buy.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from core.events import EpochEnd  # noqa: E402
 from core.lcg import LCG, shuffle_in_place  # noqa: E402
 from core.network import MLP  # noqa: E402
 from core.reference import ReferenceNetwork  # noqa: E402
+from core.sparse_images import SparseImages  # noqa: E402
 from core.trainer import Trainer  # noqa: E402
 
 
@@ -74,9 +77,13 @@ def peak_memory_of_full_run(data_dir: str | None) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each; the fastest is kept")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the fastest is kept")
     parser.add_argument("--memory", action="store_true", help="also measure a full run's peak memory")
+    parser.add_argument("--kernels", choices=("numba", "numpy"), default="numba",
+                        help="numpy: the engine without its compiled kernels")
     args = parser.parse_args()
+    if args.kernels == "numpy" and kernels.AVAILABLE:  # core.kernels reads it at import: start over
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "MNIST_MLP_KERNELS": "numpy"})
     dataset = load_dataset(resolve_data_dir(args.data_dir))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, NumPy {np.__version__}, "
@@ -88,11 +95,18 @@ def main() -> int:
     engine_epoch_seconds(TrainConfig.for_optimizer("adam", hidden=(8,)), dataset)  # compile kernels
     for name in ("sgd", "momentum", "adam"):
         config = TrainConfig.for_optimizer(name)
-        engine = min(engine_epoch_seconds(config, dataset) for _ in range(args.repeats))
-        reference = min(reference_epoch_seconds(config, dataset) for _ in range(args.repeats))
+        engine, reference = float("inf"), float("inf")
+        for _ in range(args.repeats):
+            engine = min(engine, engine_epoch_seconds(config, dataset))
+            reference = min(reference, reference_epoch_seconds(config, dataset))
         samples = (len(dataset.train_images) // config.batch_size) * config.batch_size
         print(f"| {name} | {engine:.3f} | {samples / engine:,.0f} | {reference:.3f} | {reference / engine:.2f}x |",
               flush=True)
+    if kernels.AVAILABLE:
+        started = time.perf_counter()
+        SparseImages.from_images(dataset.train_images)
+        print(f"\nonce per run, before the first epoch: the training images as sparse rows, "
+              f"{time.perf_counter() - started:.2f} s")
     if args.memory:
         print(f"\npeak resident memory of a 25-epoch Adam run: {peak_memory_of_full_run(args.data_dir):.0f} MB")
     return 0

@@ -4,9 +4,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from core import kernels
 from core.config import TrainConfig
 from core.events import BatchEnd, EpochEnd, RunEnd
 from core.model_file import load_checkpoint, save_checkpoint
+from core.sparse_images import MAX_DENSITY
 from core.trainer import Trainer
 from tests.fake_data import make_digit_like_images
 
@@ -109,3 +111,20 @@ def test_holdout_validation_trains_on_fewer_images():
 def test_a_batch_larger_than_the_training_set_is_refused(dataset):
     with pytest.raises(ValueError, match="batch size"):
         Trainer(small_config(batch_size=1024), dataset)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the NumPy path exists")
+def test_the_compiled_path_follows_the_numpy_curve(dataset, monkeypatch):
+    """On mostly-zero images (sparse input rows) the compiled run stays on the NumPy run's curve."""
+    images = dataset.train_images.copy()
+    images[images < 40] = 0  # the fake digits' noise becomes MNIST's black background
+    assert np.count_nonzero(images) < MAX_DENSITY * images.size  # so the run reads sparse rows
+    sparse = SimpleNamespace(**{**vars(dataset), "train_images": images})
+    compiled = Trainer(small_config(optimizer="momentum", epochs=2), sparse)
+    run_all(compiled)
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    plain = Trainer(small_config(optimizer="momentum", epochs=2), sparse)
+    assert not plain.optimizer.fused
+    run_all(plain)
+    assert compiled.history.batch_losses == pytest.approx(plain.history.batch_losses, rel=1e-4)
+    np.testing.assert_allclose(compiled.model.flat, plain.model.flat, rtol=1e-3, atol=1e-5)
