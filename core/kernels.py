@@ -15,9 +15,13 @@ Two kinds live here, and each has a plain NumPy twin that the tests pin it to:
   same products as the NumPy path, minus exact zeros and in another order, and may use FMA:
   they agree with it to float32 rounding (tests/core/test_network.py), not bit for bit.
 
-All kernels run on the calling thread and release the GIL. They leave the machine's second core
-to the BLAS calls between them: numba's own thread pool (prange) busy-waits between parallel
-regions and then starves OpenBLAS's threads, which made a step 10-20 times slower here.
+Threads: the input-layer kernels and the optimizer updates split their work over the cores
+(numba prange) when `PARALLEL`. numba's workers and OpenBLAS's both busy-wait between jobs, and
+the two pools together made a step 10-20 times slower here, so while it runs the compiled step
+keeps BLAS on the calling thread (`SingleThreadedBlas`, with threadpoolctl). The small dense
+products lose little by it (0.15 -> 0.24 ms a step on two cores); the sparse passes gain more.
+Without threadpoolctl, or on one core, every kernel runs on the calling thread. All of them
+release the GIL.
 
 Without numba (or with MNIST_MLP_KERNELS=numpy) `AVAILABLE` is False and callers use NumPy.
 """
@@ -35,42 +39,73 @@ try:
 except ImportError:  # numba is optional: the NumPy path computes the same values
     numba = None
 
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # then BLAS keeps its threads and the kernels stay on one
+    ThreadpoolController = None
+
 AVAILABLE = numba is not None
+PARALLEL = AVAILABLE and ThreadpoolController is not None and numba.config.NUMBA_NUM_THREADS > 1
+prange = numba.prange if PARALLEL else range
 
 
-def _compile(function=None, *, contract: bool = False):
+def _compile(function=None, *, contract: bool = False, parallel: bool = False):
     """njit without per-element zero-division checks (error_model="numpy"), so loops vectorize.
 
     contract=True lets a multiply and an add fuse into one FMA, as BLAS does; the optimizer
-    kernels keep it off to stay bit-identical to NumPy.
+    kernels keep it off to stay bit-identical to NumPy. parallel=True runs `prange` loops on
+    all cores when PARALLEL (each iteration does the same arithmetic either way).
     """
     def decorate(function):
         if numba is None:
             return None
-        return numba.njit(nogil=True, cache=True, error_model="numpy",
+        return numba.njit(nogil=True, cache=True, error_model="numpy", parallel=parallel and PARALLEL,
                           fastmath={"contract"} if contract else False)(function)
     return decorate if function is None else decorate(function)
 
 
+class SingleThreadedBlas:
+    """Context manager: inside it, BLAS (NumPy's matmul) runs on the calling thread only.
+
+    Reusable; costs two calls into the BLAS library on entry and on exit. Does nothing unless
+    `enabled` and PARALLEL (without threadpoolctl BLAS keeps its threads).
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        controllers = ThreadpoolController().lib_controllers if enabled and PARALLEL else []
+        self._libraries = [library for library in controllers if library.user_api == "blas"]
+        self._saved: list[int] = []
+
+    def __enter__(self) -> SingleThreadedBlas:
+        self._saved = [library.num_threads for library in self._libraries]
+        for library in self._libraries:
+            library.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for library, threads in zip(self._libraries, self._saved):
+            library.set_num_threads(threads)
+
+
 # -- optimizer updates: bit-identical to core/optim.py ---------------------------------------
 
-@_compile
+@_compile(parallel=True)
 def sgd_update(params, grads, lr):  # pragma: no cover - compiled
-    for i in range(params.size):
+    for i in prange(params.size):
         params[i] -= grads[i] * lr
 
 
-@_compile
+@_compile(parallel=True)
 def momentum_update(params, grads, velocity, beta, lr):  # pragma: no cover - compiled
-    for i in range(params.size):
+    for i in prange(params.size):
         v = velocity[i] * beta + grads[i]
         velocity[i] = v
         params[i] -= v * lr
 
 
-@_compile
+@_compile(parallel=True)
 def adam_update(params, grads, m, v, one_minus_beta1, one_minus_beta2, eps, step_size):  # pragma: no cover
-    for i in range(params.size):
+    for i in prange(params.size):
         g = grads[i]
         m_i = m[i] + (g - m[i]) * one_minus_beta1
         m[i] = m_i
@@ -132,14 +167,14 @@ def _add_weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no c
         k += 1
 
 
-@_compile(contract=True)
+@_compile(contract=True, parallel=True)
 def input_layer_forward(batch_rows, starts, columns, values, weight, bias, h):  # pragma: no cover
     """h = relu(x W + b) for the images `batch_rows` of a sparse set (starts, columns, values).
 
     Only the non-zero pixels of each image are visited: row b of h sums weight[p] * x[b, p]
     over them, in pixel order, then adds the bias.
     """
-    for b in range(batch_rows.shape[0]):
+    for b in prange(batch_rows.shape[0]):
         image = batch_rows[b]
         out = h[b]
         out[:] = 0
@@ -173,11 +208,11 @@ def group_by_pixel(batch_rows, starts, columns, values, pixel_starts, samples, p
     pixel_starts[0] = 0
 
 
-@_compile(contract=True)
+@_compile(contract=True, parallel=True)
 def input_layer_weight_gradient(pixel_starts, samples, pixel_values, grad_z, grad_weight):  # pragma: no cover
     """grad_weight = x^T grad_z from the batch grouped by pixel: row p sums x[b, p] grad_z[b]
     over the samples where pixel p is non-zero (in order of b), and is 0 where there are none."""
-    for p in range(grad_weight.shape[0]):
+    for p in prange(grad_weight.shape[0]):
         out = grad_weight[p]
         out[:] = 0
         _add_weighted_rows(out, grad_z, samples, pixel_values, pixel_starts[p], pixel_starts[p + 1])

@@ -133,6 +133,9 @@ class TrainingStep:
         self.pixel_starts = np.empty(layer_sizes[0] + 1, dtype=np.int64)
         self.samples = np.empty(batch_size * layer_sizes[0], dtype=np.int32)
         self.pixel_values = np.empty(batch_size * layer_sizes[0], dtype=FLOAT)
+        # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
+        # caller that also evaluates between steps does it inside this too.
+        self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
 
     def run(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)
@@ -141,7 +144,8 @@ class TrainingStep:
         if self.fused:
             if not isinstance(x, SparseBatch):
                 x = SparseImages.from_images(x).take(self.rows)
-            return self._run_compiled(model, x, labels, grads)
+            with self.single_threaded_blas:  # the cores go to the compiled kernels (core/kernels.py)
+                return self._run_compiled(model, x, labels, grads)
         if isinstance(x, SparseBatch):
             x = x.to_dense(out=self.x)
         return self._run_numpy(model, x, labels, grads)

@@ -182,7 +182,8 @@ class Trainer:
             elapsed_before += epoch_seconds
             if status != "finished":
                 break
-            val_acc = accuracy(self.model, self.splits.val_images, self.splits.val_labels)
+            with step.single_threaded_blas:  # BLAS's own threads would wake and then compete
+                val_acc = accuracy(self.model, self.splits.val_images, self.splits.val_labels)
             epoch_losses = history.batch_losses[epoch_start_loss_index:]
             history.epoch_losses.append(float(np.mean(epoch_losses)))
             history.val_accs.append(val_acc)
@@ -195,7 +196,8 @@ class Trainer:
             position.lr *= config.lr_decay
             last_good = self._snapshot()
 
-        history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)
+        with step.single_threaded_blas:
+            history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)
         if status == "finished":
             message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
