@@ -46,6 +46,7 @@ except ImportError:  # then BLAS keeps its threads and the kernels stay on one
 
 AVAILABLE = numba is not None
 PARALLEL = AVAILABLE and ThreadpoolController is not None and numba.config.NUMBA_NUM_THREADS > 1
+THREADS = numba.config.NUMBA_NUM_THREADS if PARALLEL else 1
 prange = numba.prange if PARALLEL else range
 
 
@@ -183,39 +184,43 @@ def input_layer_forward(batch_rows, starts, columns, values, weight, bias, h):  
             out[j] = max(out[j] + bias[j], 0)
 
 
-@_compile
-def group_by_pixel(batch_rows, starts, columns, values, pixel_starts, samples, pixel_values):  # pragma: no cover
-    """The batch's non-zero pixels regrouped by pixel (a counting sort): for pixel p, the samples
-    b with x[b, p] != 0 are samples[pixel_starts[p]:pixel_starts[p + 1]], in order of b, and
-    pixel_values holds their x[b, p]."""
-    pixel_starts[:] = 0
-    for b in range(batch_rows.shape[0]):
-        image = batch_rows[b]
-        for k in range(starts[image], starts[image + 1]):
-            pixel_starts[columns[k] + 1] += 1
-    for p in range(pixel_starts.shape[0] - 1):
-        pixel_starts[p + 1] += pixel_starts[p]
-    for b in range(batch_rows.shape[0]):  # pixel_starts[p] serves as pixel p's fill position
-        image = batch_rows[b]
-        for k in range(starts[image], starts[image + 1]):
-            p = columns[k]
-            position = pixel_starts[p]
-            samples[position] = b
-            pixel_values[position] = values[k]
-            pixel_starts[p] = position + 1
-    for p in range(pixel_starts.shape[0] - 1, 0, -1):  # shift the fill positions back to starts
-        pixel_starts[p] = pixel_starts[p - 1]
-    pixel_starts[0] = 0
-
-
 @_compile(contract=True, parallel=True)
-def input_layer_weight_gradient(pixel_starts, samples, pixel_values, grad_z, grad_weight):  # pragma: no cover
-    """grad_weight = x^T grad_z from the batch grouped by pixel: row p sums x[b, p] grad_z[b]
-    over the samples where pixel p is non-zero (in order of b), and is 0 where there are none."""
-    for p in prange(grad_weight.shape[0]):
-        out = grad_weight[p]
-        out[:] = 0
-        _add_weighted_rows(out, grad_z, samples, pixel_values, pixel_starts[p], pixel_starts[p + 1])
+def input_layer_weight_gradient(batch_rows, starts, columns, values, grad_z, grad_weight, parts):  # pragma: no cover
+    """grad_weight = x^T grad_z for the images `batch_rows` of a sparse set.
+
+    Row p sums x[b, p] grad_z[b] over the samples b where pixel p is non-zero, in order of b,
+    and is 0 where there are none. The pixels are cut in `parts` ranges (one per thread); each
+    first regroups the batch's non-zero pixels in its range by pixel (a counting sort), so that
+    each row of grad_weight is written once.
+    """
+    batch, pixels = batch_rows.shape[0], grad_weight.shape[0]
+    for part in prange(parts):
+        first, stop = part * pixels // parts, (part + 1) * pixels // parts
+        # pixel p's samples are samples[pixel_starts[p - first]:pixel_starts[p - first + 1]]
+        pixel_starts = np.zeros(stop - first + 1, dtype=np.int64)
+        for b in range(batch):
+            image = batch_rows[b]
+            for k in range(starts[image], starts[image + 1]):
+                if first <= columns[k] < stop:
+                    pixel_starts[columns[k] - first + 1] += 1
+        for p in range(stop - first):
+            pixel_starts[p + 1] += pixel_starts[p]
+        samples = np.empty(pixel_starts[-1], dtype=np.int32)
+        pixel_values = np.empty(pixel_starts[-1], dtype=np.float32)
+        fill = pixel_starts[:-1].copy()
+        for b in range(batch):
+            image = batch_rows[b]
+            for k in range(starts[image], starts[image + 1]):
+                p = columns[k] - first
+                if 0 <= p < stop - first:
+                    samples[fill[p]] = b
+                    pixel_values[fill[p]] = values[k]
+                    fill[p] += 1
+        for p in range(first, stop):
+            out = grad_weight[p]
+            out[:] = 0
+            _add_weighted_rows(out, grad_z, samples, pixel_values, pixel_starts[p - first],
+                               pixel_starts[p - first + 1])
 
 
 @_compile

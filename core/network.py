@@ -129,10 +129,6 @@ class TrainingStep:
         self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
-        # the batch's non-zero inputs grouped by pixel, for the input layer's weight gradient
-        self.pixel_starts = np.empty(layer_sizes[0] + 1, dtype=np.int64)
-        self.samples = np.empty(batch_size * layer_sizes[0], dtype=np.int32)
-        self.pixel_values = np.empty(batch_size * layer_sizes[0], dtype=FLOAT)
         # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
         # caller that also evaluates between steps does it inside this too.
         self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
@@ -199,8 +195,6 @@ class TrainingStep:
             np.matmul(h[i - 1].T, grad[i], out=grads.weights[i])
             np.matmul(grad[i], weights[i].T, out=grad[i - 1])
             kernels.relu_backward(grad[i - 1], h[i - 1], grads.biases[i - 1])
-        kernels.group_by_pixel(x.rows, images.starts, images.columns, images.values,
-                               self.pixel_starts, self.samples, self.pixel_values)
-        kernels.input_layer_weight_gradient(self.pixel_starts, self.samples, self.pixel_values,
-                                            grad[0], grads.weights[0])
+        kernels.input_layer_weight_gradient(x.rows, images.starts, images.columns, images.values,
+                                            grad[0], grads.weights[0], kernels.THREADS)
         return float(loss)
