@@ -75,16 +75,16 @@ class SingleThreadedBlas:
     def __init__(self, enabled: bool = True) -> None:
         controllers = ThreadpoolController().lib_controllers if enabled and PARALLEL else []
         self._libraries = [library for library in controllers if library.user_api == "blas"]
-        self._saved: list[int] = []
+        self._saved: list[list[int]] = []  # a stack, so that it nests
 
     def __enter__(self) -> SingleThreadedBlas:
-        self._saved = [library.num_threads for library in self._libraries]
+        self._saved.append([library.num_threads for library in self._libraries])
         for library in self._libraries:
             library.set_num_threads(1)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for library, threads in zip(self._libraries, self._saved):
+        for library, threads in zip(self._libraries, self._saved.pop()):
             library.set_num_threads(threads)
 
 

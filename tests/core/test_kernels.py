@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from core import kernels
+
+
+@pytest.mark.skipif(not kernels.PARALLEL, reason="the kernels run on one thread: BLAS keeps its threads")
+def test_single_threaded_blas_limits_and_restores_nested():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        np.ones((2, 2)) @ np.ones((2, 2))
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    limit = kernels.SingleThreadedBlas()
+    with limit:
+        assert set(blas_threads()) == {1}
+        with limit:
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {1}
+    assert blas_threads() == before
+    with kernels.SingleThreadedBlas(enabled=False):
+        assert blas_threads() == before
