@@ -3,9 +3,6 @@
 import gzip
 import hashlib
 import shutil
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ from core.dataset import MNIST_FILE_NAMES, ROLES, load_dataset
 from core.download import Cancelled, DownloadProgress, download_mnist
 from core.errors import DatasetError, DownloadError
 from tests.fake_data import write_dataset
+from tests.http_fixtures import PROXY_VARIABLES, closed_port_url, start_mirror, stop_mirror
 
 NAMES = [MNIST_FILE_NAMES[role] for role in ROLES]
 TRAIN_IMAGES = MNIST_FILE_NAMES["train_images"]
@@ -22,7 +20,7 @@ TRAIN_IMAGES = MNIST_FILE_NAMES["train_images"]
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch):
     """urllib honours *_proxy variables; a proxy must not stand between the tests and 127.0.0.1."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -36,75 +34,25 @@ def source(tmp_path_factory):
     return folder, files, checksums
 
 
-class MirrorHandler(BaseHTTPRequestHandler):
-    """Serves `server.files` as a mirror does; `server.mode` picks how it behaves.
-
-    plain: 200 with the whole file, Range ignored. range: 206 for a Range request (416 past the
-    end). cut: announces the whole length, sends half and hangs up. no-length: no Content-Length.
-    """
-
-    def do_GET(self):
-        server = self.server
-        name = self.path.rsplit("/", 1)[-1]
-        wanted = self.headers.get("Range")
-        content = server.files.get(name)
-        if content is None:
-            server.log.append((name, wanted, 404))
-            self.send_error(404)
-            return
-        start, status = 0, 200
-        if server.mode == "range" and wanted:
-            start = int(wanted.removeprefix("bytes=").rstrip("-"))
-            status = 206 if start < len(content) else 416
-        server.log.append((name, wanted, status))
-        if status == 416:
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(content)}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = content[start:]
-        self.send_response(status)
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(content) - 1}/{len(content)}")
-        if server.mode != "no-length":
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[:len(body) // 2] if server.mode == "cut" else body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def mirror(source):
     """Start a local mirror: mirror(mode) -> server with .url and .log [(file, Range, status)]."""
     servers = []
 
     def start(mode="plain", files=None):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
-        server.daemon_threads = True
-        server.files, server.mode, server.log = (source[1] if files is None else files), mode, []
-        server.url = f"http://127.0.0.1:{server.server_address[1]}/mnist/"
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        thread.start()
-        servers.append((server, thread))
+        server = start_mirror(source[1] if files is None else files, mode)
+        servers.append(server)
         return server
 
     yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    for server in servers:
+        stop_mirror(server)
 
 
 @pytest.fixture
 def dead_url():
     """A URL on a port where nothing listens: the OS picked it free, and it is closed again."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mnist/"
+    return closed_port_url()
 
 
 def assert_same_dataset(folder, source_folder):

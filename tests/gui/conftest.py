@@ -11,8 +11,22 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import gui.training_session
+from core.config import OPTIMIZERS, TrainConfig
+from core.dataset import load_dataset
+from core.events import BatchEnd
+from core.trainer import Trainer
 from gui.app import create_main_window
 from gui.training_worker import TrainingThread
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels(tiny_dataset_dir) -> None:
+    """numba compiles the training kernels on their first use, for seconds on a cold cache: once, up front,
+    so that no test's timing includes it."""
+    dataset = load_dataset(tiny_dataset_dir)
+    for optimizer in OPTIMIZERS:
+        trainer = Trainer(TrainConfig.for_optimizer(optimizer, hidden=(32, 16), batch_size=32, epochs=1), dataset)
+        next(event for event in trainer.run() if isinstance(event, BatchEnd))
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from gui.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
-RUN_TIMEOUT_MS = 15_000
+# Generous, as waits that end when the condition holds cost nothing more when it holds early: a run's
+# first batch can take seconds when numba compiles the kernels (a cold cache, an edited core/).
+RUN_TIMEOUT_MS = 60_000
 
 
 def type_text(qtbot, field: QLineEdit, text: str) -> None:
@@ -70,6 +72,11 @@ def live_run(window: MainWindow) -> RunCurves:
     assert run_id in window.curves.runs, "the latest run is not on the charts"
     assert window.runs_list.run_ids()[0] == run_id, "the runs list shows the newest run first"
     return window.curves.runs[run_id]
+
+
+def wait_for_batches(qtbot, window: MainWindow, more_than: int = 0) -> None:
+    """Wait until the charts hold more than `more_than` batch losses of the latest run."""
+    qtbot.waitUntil(lambda: batch_count(window) > more_than, timeout=RUN_TIMEOUT_MS)
 
 
 def batch_count(window: MainWindow) -> int:

@@ -1,0 +1,135 @@
+"""The curves: points for every batch and epoch, finished runs with their test accuracy, the hover readout."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from core.run_state import History
+from gui.curves_view import CurvesView, smoothed
+
+
+@pytest.fixture
+def curves(qtbot):
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def add_run(view: CurvesView, run_id: str, label: str, epoch_losses, val_accs, batches_per_epoch=4, test_acc=None):
+    view.begin_run(run_id, label, batches_per_epoch)
+    for loss, accuracy in zip(epoch_losses, val_accs):
+        view.add_batches(run_id, [loss + 0.1 * (batches_per_epoch - b) for b in range(batches_per_epoch)])
+        view.add_epoch(run_id, loss, accuracy)
+    if test_acc is not None:
+        view.finish_run(run_id, test_acc)
+    return view.runs[run_id]
+
+
+def test_every_batch_and_epoch_has_its_point(curves):
+    run = add_run(curves, "a", "Adam lr 0.0005", [1.0, 0.5, 0.25], [0.5, 0.7, 0.9], batches_per_epoch=4)
+    assert len(run.batch_losses) == len(run.smooth) == 12
+    x, y = run.items["raw"].xData, run.items["raw"].yData
+    np.testing.assert_allclose(x, np.arange(1, 13) / 4)  # batch b of epoch e sits at e - 1 + b / 4
+    np.testing.assert_allclose(y, run.batch_losses)
+    np.testing.assert_allclose(run.items["smooth"].yData, smoothed(np.asarray(run.batch_losses))[0])
+    np.testing.assert_allclose(run.items["epoch_loss"].xData, [1, 2, 3])
+    np.testing.assert_allclose(run.items["epoch_loss"].yData, [1.0, 0.5, 0.25])
+    np.testing.assert_allclose(run.items["epoch_loss"].getData()[1], np.log10([1.0, 0.5, 0.25]))  # log axis
+    accuracy_x, accuracy_y = run.items["accuracy"].getData()
+    np.testing.assert_allclose(accuracy_x, [1, 2, 3])
+    np.testing.assert_allclose(accuracy_y, [50, 70, 90])
+
+
+def test_a_finished_run_carries_its_test_accuracy_in_the_legend(curves):
+    run = add_run(curves, "a", "SGD lr 0.005", [1.0, 0.8], [0.6, 0.65], test_acc=0.6789)
+    assert not run.live and run.test_acc == 0.6789
+    assert [label.text for _, label in curves.loss_legend.items] == ["SGD lr 0.005: test 67.89%"]
+    assert [label.text for _, label in curves.accuracy_legend.items] == ["SGD lr 0.005: test 67.89%"]
+    assert not run.items["raw"].isVisible() and run.items["smooth"].isVisible()
+
+
+def test_losses_that_blow_up_do_not_break_the_smoothed_curve(curves):
+    curves.begin_run("a", "x", 2)
+    curves.add_batches("a", [1.0, 0.0, float("inf"), float("nan"), 0.5])
+    run = curves.runs["a"]
+    assert np.all(np.isfinite(run.smooth))
+    assert run.items["raw"].yData[1] > 0, "the log-scale chart gets no zero"
+
+
+def test_describe_gives_every_visible_runs_values_at_that_epoch(curves):
+    add_run(curves, "a", "Adam lr 0.0005", [1.0, 0.5, 0.25], [0.5, 0.7, 0.9])
+    add_run(curves, "b", "SGD lr 0.005", [2.0, 1.5], [0.3, 0.4], test_acc=0.41)
+    text = curves.describe(2.0)
+    assert text.count("<br>") == 1
+    adam, sgd = text.split("<br>")
+    assert "Adam lr 0.0005" in adam and "epoch 2: loss 0.5000, val 70.00%" in adam
+    assert "SGD lr 0.005" in sgd and "epoch 2: loss 1.5000, val 40.00%" in sgd
+    assert "batch loss" in adam and "(smoothed)" in adam
+
+    # epoch 3 exists for Adam only; rounding picks the nearest epoch
+    text = curves.describe(2.6)
+    assert "epoch 3: loss 0.2500, val 90.00%" in text and "SGD lr 0.005: epoch" not in text
+
+    curves.set_run_visible("a", False)
+    text = curves.describe(2.0)
+    assert "Adam" not in text and "SGD lr 0.005: epoch 2" in text
+    assert not any(item.isVisible() for item in curves.runs["a"].items.values())
+    curves.set_run_visible("a", True)
+    assert "Adam" in curves.describe(2.0)
+
+
+def test_describe_off_the_runs_gives_just_the_epoch(curves):
+    add_run(curves, "a", "Adam", [1.0], [0.5])
+    assert curves.describe(7.25) == "epoch 7.25"
+    assert curves.describe(-1.0) == "epoch -1.00"
+
+
+def test_describe_within_the_first_epoch_reads_the_batch_curve(curves):
+    curves.begin_run("a", "Adam", 10)
+    curves.add_batches("a", [2.0, 1.0, 0.5])  # no epoch finished yet
+    text = curves.describe(0.25)
+    assert "epoch" not in text.split(":", 1)[1] and "batch loss" in text
+    assert f"{curves.runs['a'].smooth[1]:.4f}" in text
+
+
+def test_hovering_over_the_loss_chart_shows_the_readout(qtbot, curves):
+    add_run(curves, "a", "Adam lr 0.0005", [1.0, 0.5, 0.25], [0.5, 0.7, 0.9])
+    plot = curves.loss_plot
+    view_box = plot.getPlotItem().vb
+    view_box.setXRange(0, 4, padding=0)
+    at_epoch_2 = view_box.mapViewToScene(QPointF(2.0, view_box.viewRect().center().y()))
+    with qtbot.waitSignal(curves.hovered, timeout=2000) as blocker:
+        qtbot.mouseMove(plot.viewport(), plot.mapFromScene(at_epoch_2))
+    assert "epoch 2: loss 0.5000" in blocker.args[0]
+    assert curves.readout.text() == blocker.args[0]
+    assert all(cursor.isVisible() for cursor in curves._cursors)
+    assert curves._cursors[0].value() == pytest.approx(2.0, abs=0.05)
+
+
+def test_show_history_draws_a_saved_run(curves):
+    history = History(batch_losses=[1.0, 0.8, 0.6, 0.5], epoch_losses=[0.9, 0.55], val_accs=[0.6, 0.8], test_acc=0.79)
+    run = curves.show_history("file-1", "model.npz: Adam", history, batches_per_epoch=2)
+    assert not run.live and run.test_acc == 0.79
+    assert len(run.items["raw"].xData) == 4 and len(run.items["accuracy"].getData()[0]) == 2
+    assert "epoch 2: loss 0.5500, val 80.00%" in curves.describe(2)
+
+
+def test_removing_a_run_takes_its_curves_and_legend_entries_away(curves):
+    add_run(curves, "a", "Adam", [1.0], [0.5], test_acc=0.5)
+    add_run(curves, "b", "SGD", [1.0], [0.5], test_acc=0.4)
+    items = curves.runs["a"].items
+    curves.remove_run("a")
+    assert list(curves.runs) == ["b"]
+    assert all(item.scene() is None for item in items.values())
+    assert [label.text for _, label in curves.loss_legend.items] == ["SGD: test 40.00%"]
+    assert "Adam" not in curves.describe(1)
+
+
+def test_a_run_begun_again_under_the_same_id_replaces_the_old_one(curves):
+    add_run(curves, "a", "first", [1.0], [0.5])
+    add_run(curves, "a", "second", [2.0, 1.0], [0.5, 0.6])
+    assert len(curves.runs) == 1 and curves.runs["a"].label == "second"
+    assert len(curves.loss_legend.items) == 1

@@ -1,0 +1,303 @@
+"""The main window as a person uses it: open it, train on a small dataset, pause, stop, close."""
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from core.network import MLP
+from core.run_state import Checkpoint
+from tests.gui.window_driver import (
+    LEFT,
+    RUN_TIMEOUT_MS,
+    batch_count,
+    live_run,
+    press_shortcut,
+    set_up_run,
+    start,
+    take_error,
+    wait_for_batches,
+    wait_until_idle,
+)
+
+# 640,000 one-image batches: far longer than any test waits. Short epochs (batch 32: 20 batches, a few ms)
+# would flood the window with epoch ends and per-epoch saves; these take a good part of a second each.
+LONG_RUN = {"epochs": 1000, "batch_size": 1}
+
+
+def test_the_window_opens_with_the_bundled_model(make_window):
+    window = make_window()
+    assert window.isVisible()
+    assert "bundled pretrained model" in window.drawing.model_label.text()
+    assert "test accuracy" in window.drawing.model_label.text()
+    assert isinstance(window.drawing.model, MLP) and isinstance(window.current, Checkpoint)
+    assert window.save_action.isEnabled()
+    # its saved curves are on the charts, as a finished run with its test accuracy in the legend
+    (run_id,) = window.runs_list.run_ids()
+    run = window.curves.runs[run_id]
+    assert not run.live and len(run.epoch_losses) == len(window.current.history.epoch_losses) > 0
+    assert "test" in window.runs_list.list.item(0).text()
+    assert window.training_panel.start_button.isEnabled()
+
+
+def test_without_the_bundled_model_there_is_no_model_and_ctrl_s_says_so(qtbot, make_window):
+    window = make_window(with_pretrained=False)
+    assert window.current is None and window.drawing.model is None
+    assert window.drawing.model_label.text() == "no model"
+    assert window.runs_list.run_ids() == [] and window.curves.runs == {}
+    press_shortcut(qtbot, window, Qt.Key.Key_S)
+    title, text = take_error(qtbot, window)
+    assert title == "Nothing to save" and "Train a model or load one" in text
+
+
+def test_a_small_run_goes_to_the_end_and_shows_its_curves_and_test_accuracy(qtbot, window, tiny_dataset_dir):
+    panel = window.training_panel
+    set_up_run(qtbot, window, optimizer="adam", epochs=3, batch_size=32)
+    pretrained = window.current
+    press_shortcut(qtbot, window, Qt.Key.Key_Return, panel.start_button)  # Ctrl+Return starts
+    assert window.is_training()
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not panel.lr_field.isEnabled(), "settings are locked while a run uses them"
+    wait_until_idle(qtbot, window)
+
+    batches_per_epoch = 640 // 32
+    run = live_run(window)
+    assert len(run.epoch_losses) == len(run.val_accs) == 3
+    assert len(run.batch_losses) == len(run.smooth) == 3 * batches_per_epoch
+    assert run.batches_per_epoch == batches_per_epoch
+    x, y = run.items["accuracy"].getData()
+    assert len(x) == len(y) == 3
+    np.testing.assert_allclose(x, [1, 2, 3])
+    np.testing.assert_allclose(y, 100 * np.asarray(run.val_accs))
+    assert len(run.items["epoch_loss"].getData()[0]) == 3
+    assert len(run.items["raw"].xData) == len(run.items["smooth"].xData) == 3 * batches_per_epoch
+    assert run.items["smooth"].xData[-1] == 3.0, "the last batch of epoch 3 sits at x = 3"
+    assert all(np.isfinite(run.batch_losses)) and run.epoch_losses[-1] < run.epoch_losses[0]
+
+    # the test accuracy is shown in the progress bar, the legend and the runs list
+    assert run.test_acc is not None and 0.0 <= run.test_acc <= 1.0
+    shown = f"{run.test_acc:.2%}"
+    assert panel.progress.format() == f"done: test accuracy {shown}"
+    assert panel.progress.value() == panel.progress.maximum()
+    assert run.legend_text().endswith(f"test {shown}")
+    legend_labels = [label.text for _, label in window.curves.accuracy_legend.items]
+    assert any(shown in text for text in legend_labels)
+    assert shown in window.runs_list.list.item(0).text()
+
+    # the window is ready for another run, and the trained model is the current one
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.lr_field.isEnabled()
+    assert window.save_action.isEnabled()
+    assert window.current is not pretrained and isinstance(window.current, Checkpoint)
+    assert window.current.test_acc == run.test_acc
+    assert window.current.history.epoch_losses == run.epoch_losses
+    assert window.current.config.hidden == (32, 16) and window.current.config.epochs == 3
+    assert window.current.dataset_name == window.dataset.name
+    assert "this session's run (finished)" in window.drawing.model_label.text()
+    assert window.drawing.model.layer_sizes == (784, 32, 16, 10)
+    assert window.dataset is not None and window.dataset.folder == tiny_dataset_dir
+    assert "640 training, 200 test images" in panel.dataset_status.text()
+
+
+def test_pause_holds_the_run_resume_continues_it_and_stop_keeps_the_model(qtbot, window):
+    panel = window.training_panel
+    set_up_run(qtbot, window, **LONG_RUN)
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+
+    press_shortcut(qtbot, window, Qt.Key.Key_P, panel.pause_button)  # Ctrl+P pauses
+    assert panel.pause_button.isChecked() and panel.pause_button.text() == "Resume"
+    paused_at = settle(qtbot, window)
+    qtbot.wait(300)  # a paused run must not move on, however long one waits
+    assert batch_count(window) == paused_at
+    assert window.is_training()
+
+    qtbot.mouseClick(panel.pause_button, LEFT)  # Resume
+    assert not panel.pause_button.isChecked() and panel.pause_button.text() == "Pause"
+    wait_for_batches(qtbot, window, more_than=paused_at + 20)
+
+    qtbot.mouseClick(panel.pause_button, LEFT)  # and Pause again
+    assert panel.pause_button.isChecked()
+    paused_again = settle(qtbot, window)
+    qtbot.wait(300)
+    assert batch_count(window) == paused_again
+
+    qtbot.mouseClick(panel.stop_button, LEFT)  # Stop ends a paused run too
+    wait_until_idle(qtbot, window)
+    run = live_run(window)
+    assert "stopped" in window.windowTitle()
+    assert "this session's run (stopped)" in window.drawing.model_label.text()
+    assert panel.progress.format().startswith("stopped after")
+    assert run.test_acc is not None and f"{run.test_acc:.2%}" in panel.progress_detail.text()
+    assert not run.live
+    # the model trained so far is kept: current, on the pad, and savable
+    assert window.current.history.batch_losses == run.batch_losses
+    assert len(run.batch_losses) >= paused_again
+    assert np.all(np.isfinite(window.current.model.flat))
+    assert window.drawing.model is not None and window.save_action.isEnabled()
+    assert panel.start_button.isEnabled() and not panel.pause_button.isChecked()
+    assert panel.pause_button.text() == "Pause"
+
+
+def settle(qtbot, window, quiet_ms: int = 150) -> int:
+    """Wait until the batch count has not changed for `quiet_ms` (updates already sent have arrived)."""
+    state = {"count": batch_count(window), "since": time.monotonic()}
+
+    def quiet() -> bool:
+        count = batch_count(window)
+        if count != state["count"]:
+            state["count"], state["since"] = count, time.monotonic()
+        return time.monotonic() - state["since"] >= quiet_ms / 1000
+
+    qtbot.waitUntil(quiet, timeout=3000)
+    return state["count"]
+
+
+def test_closing_the_window_during_a_run_stops_its_thread(qtbot, window, training_threads):
+    set_up_run(qtbot, window, epochs=200)
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+    (thread,) = training_threads
+    assert thread.isRunning()
+    began = time.monotonic()
+    window.close()
+    assert time.monotonic() - began < 2.0, "closing should not wait for the run"
+    assert not thread.isRunning()
+    assert not window.isVisible()
+
+
+def test_closing_the_window_while_paused_stops_its_thread(qtbot, window, training_threads):
+    set_up_run(qtbot, window, **LONG_RUN)
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+    qtbot.mouseClick(window.training_panel.pause_button, LEFT)
+    (thread,) = training_threads
+    began = time.monotonic()
+    window.close()
+    assert time.monotonic() - began < 2.0
+    assert not thread.isRunning()
+
+
+def test_a_diverging_run_stops_and_says_to_lower_the_learning_rate(qtbot, window):
+    panel = window.training_panel
+    # SGD at lr 10 (the field's maximum) with one image per batch blows up on the small dataset
+    set_up_run(qtbot, window, optimizer="sgd", lr="10", epochs=2, batch_size=1)
+    assert panel.config().lr == 10.0
+    start(qtbot, window)
+    title, text = take_error(qtbot, window, timeout=RUN_TIMEOUT_MS)
+    assert title == "Training diverged"
+    assert "learning rate" in text and "Lower it" in text
+    wait_until_idle(qtbot, window)
+    assert panel.progress.format() == "diverged" and panel.progress_detail.text() == "lower the learning rate"
+    assert "diverged" in window.windowTitle()
+    assert np.all(np.isfinite(window.current.model.flat)), "the weights from before the blow-up are kept"
+    assert np.all(np.isfinite(window.drawing.model.flat))
+    assert all(np.isfinite(live_run(window).batch_losses))
+    assert panel.start_button.isEnabled()
+
+
+def test_a_folder_without_a_dataset_is_refused_before_any_thread_starts(qtbot, make_window, tmp_path,
+                                                                       training_threads):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window = make_window(data_dir=empty)
+    panel = window.training_panel
+    assert "Missing here" in panel.dataset_status.text() and "Download MNIST" in panel.dataset_status.text()
+    set_up_run(qtbot, window)
+    start(qtbot, window)
+    title, text = take_error(qtbot, window)
+    assert title == "No dataset"
+    assert str(empty) in text and "four IDX files" in text and "Download MNIST" in text
+    assert training_threads == [] and not window.is_training()
+    assert panel.start_button.isEnabled() and panel.lr_field.isEnabled()
+
+    missing = tmp_path / "not-there"
+    set_up_run(qtbot, window, data_dir=missing)
+    assert "No such folder" in panel.dataset_status.text()
+    start(qtbot, window)
+    title, text = take_error(qtbot, window)
+    assert title == "No dataset" and "no such folder" in text
+    assert training_threads == []
+
+
+def test_runs_that_cannot_start_are_reported_and_the_window_recovers(qtbot, window, tmp_path, tiny_dataset_dir):
+    panel = window.training_panel
+    set_up_run(qtbot, window, batch_size=1000)  # the small dataset has 640 training images
+    start(qtbot, window)
+    title, text = take_error(qtbot, window)
+    assert title == "Training could not start" and "batch size 1000" in text
+    wait_until_idle(qtbot, window)
+    assert panel.progress.format() == "could not start" and panel.start_button.isEnabled()
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for source in tiny_dataset_dir.iterdir():
+        content = source.read_bytes()
+        (broken / source.name).write_bytes(content[: len(content) // 2] if "train-images" in source.name else content)
+    set_up_run(qtbot, window, data_dir=broken)
+    start(qtbot, window)
+    title, text = take_error(qtbot, window)
+    assert title == "Training could not start" and "train-images" in text
+    wait_until_idle(qtbot, window)
+    assert panel.progress.format() == "could not start" and panel.start_button.isEnabled()
+    assert "bundled pretrained model" in window.drawing.model_label.text()
+    assert len(window.runs_list.run_ids()) == 1, "nothing was added to the charts"
+
+
+def test_while_a_run_goes_on_the_pad_uses_it_and_its_curves_cannot_be_removed(qtbot, window):
+    pretrained = window.current
+    set_up_run(qtbot, window, **LONG_RUN)
+    start(qtbot, window)
+    qtbot.waitUntil(lambda: "the run in progress" in window.drawing.model_label.text(), timeout=RUN_TIMEOUT_MS)
+    assert window.drawing.model.layer_sizes == (784, 32, 16, 10)
+    assert window.current is pretrained, "Save keeps the last whole model until the run ends"
+    assert not window.save_action.isEnabled()
+
+    live_id = window.session.run_id
+    assert window.runs_list.run_ids()[0] == live_id
+    window.runs_list.list.setCurrentRow(0)
+    qtbot.mouseClick(window.runs_list.remove_button, LEFT)
+    assert live_id in window.curves.runs and window.runs_list.run_ids()[0] == live_id
+    assert "cannot be removed" in window.statusBar().currentMessage()
+    qtbot.mouseClick(window.training_panel.stop_button, LEFT)
+    wait_until_idle(qtbot, window)
+
+
+def test_two_runs_stay_on_the_charts_and_the_runs_list_hides_and_removes_them(qtbot, window):
+    set_up_run(qtbot, window, optimizer="sgd", lr="0.05", epochs=2)
+    start(qtbot, window)
+    wait_until_idle(qtbot, window)
+    dataset = window.dataset
+    set_up_run(qtbot, window, optimizer="momentum", epochs=2)
+    start(qtbot, window)
+    assert window.training_panel.progress.format() == "starting…", "the loaded dataset is not read again"
+    wait_until_idle(qtbot, window)
+    assert window.dataset is dataset
+    run_ids = window.runs_list.run_ids()
+    assert len(run_ids) == 3  # newest first: the two runs, then the bundled model's curves
+    momentum, sgd, pretrained = (window.curves.runs[run_id] for run_id in run_ids)
+    assert momentum.label.startswith("Momentum lr 0.001") and sgd.label.startswith("SGD lr 0.05")
+    assert len(momentum.val_accs) == len(sgd.val_accs) == 2
+    assert len({momentum.color, sgd.color, pretrained.color}) == 3
+    assert len(window.curves.loss_legend.items) == 3
+
+    runs = window.runs_list.list
+    runs.setFocus()
+    runs.setCurrentRow(1)
+    qtbot.keyClick(runs, Qt.Key.Key_Space)  # untick SGD
+    assert runs.item(1).checkState() == Qt.CheckState.Unchecked
+    assert not sgd.visible and not any(curve.isVisible() for curve in sgd.items.values())
+    assert "SGD" not in window.curves.describe(1.0) and "Momentum" in window.curves.describe(1.0)
+    qtbot.keyClick(runs, Qt.Key.Key_Space)  # and tick it again
+    assert sgd.items["accuracy"].isVisible() and not sgd.items["raw"].isVisible()
+
+    qtbot.mouseClick(window.runs_list.remove_button, LEFT)
+    assert window.runs_list.run_ids() == [run_ids[0], run_ids[2]]
+    assert run_ids[1] not in window.curves.runs
+    assert sgd.items["smooth"].scene() is None, "its curves are off the chart"
+    assert [label.text for _, label in window.curves.loss_legend.items] == [
+        pretrained.legend_text(), momentum.legend_text()]
+    runs.setFocus()
+    runs.setCurrentRow(0)
+    qtbot.keyClick(runs, Qt.Key.Key_Delete)  # Delete removes the selected run too
+    assert window.runs_list.run_ids() == [run_ids[2]]
