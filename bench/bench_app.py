@@ -60,7 +60,7 @@ def in_app_run(app: QApplication, config: TrainConfig, dataset, settings_path: P
     timer.timeout.connect(tick)
     loop = QEventLoop()
     window.start_training()
-    window.training.worker.done.connect(loop.quit)
+    window.session.idle.connect(loop.quit)
     clock.start()
     timer.start()
     loop.exec()

@@ -27,6 +27,7 @@ INPUT_SIZE = 784
 CLASS_COUNT = 10
 SEED_VALIDATION_RANGE = (9000, 10000)
 HOLDOUT_SIZE = 5000
+MAX_HIDDEN_UNITS = 8192
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ class TrainConfig:
             problems.append("eps must be a positive number")
         if not 0 <= self.seed < 2**31:
             problems.append("seed must be between 0 and 2^31 - 1")
-        if not self.hidden or any(not 1 <= size <= 8192 for size in self.hidden):
-            problems.append("hidden layers must be 1 to 8192 units each, at least one layer")
+        if not self.hidden or any(not 1 <= size <= MAX_HIDDEN_UNITS for size in self.hidden):
+            problems.append(f"hidden layers must be 1 to {MAX_HIDDEN_UNITS} units each, at least one layer")
         if self.init not in INITS:
             problems.append(f"init must be one of {', '.join(INITS)}")
         if self.validation not in VALIDATIONS:

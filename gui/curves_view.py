@@ -147,9 +147,13 @@ class CurvesView(QWidget):
         run.items["smooth"].setData(x, np.maximum(run.smooth, 1e-6))
 
     def add_epoch(self, run_id: str, loss: float, val_acc: float) -> None:
+        self.add_epochs(run_id, [loss], [val_acc])
+
+    def add_epochs(self, run_id: str, losses, val_accs) -> None:
+        """Several epochs' points at once, drawn once (short epochs end faster than the screen redraws)."""
         run = self.runs[run_id]
-        run.epoch_losses.append(loss)
-        run.val_accs.append(val_acc)
+        run.epoch_losses.extend(losses)
+        run.val_accs.extend(val_accs)
         self._draw_epochs(run)
 
     def _draw_epochs(self, run: RunCurves) -> None:

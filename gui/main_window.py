@@ -50,6 +50,8 @@ from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
 from gui.training_session import TrainingSession
 from gui.training_worker import BatchProgress, WeightsSnapshot
 
+STOPPING = "stopping…"
+
 
 def describe_run(config: TrainConfig) -> str:
     return f"{OPTIMIZER_LABELS[config.optimizer]} lr {config.lr:g}"
@@ -167,7 +169,7 @@ class MainWindow(QMainWindow):
         session.run_started.connect(self._on_run_started)
         session.dataset_loaded.connect(self._on_dataset_loaded)
         session.batches_finished.connect(self._on_batches_finished)
-        session.epoch_finished.connect(self._on_epoch_finished)
+        session.epochs_finished.connect(self._on_epochs_finished)
         session.weights_changed.connect(self._on_weights_changed)
         session.run_finished.connect(self._on_run_finished)
         session.run_failed.connect(self._on_run_failed)
@@ -386,7 +388,7 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         if self.is_training():
             self.session.stop()
-            self.training_panel.show_message("stopping…")
+            self.training_panel.show_message(STOPPING)
 
     @Slot(str, object)
     def _on_run_started(self, run_id: str, config: TrainConfig) -> None:
@@ -412,11 +414,12 @@ class MainWindow(QMainWindow):
             self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
 
     @Slot(str, object)
-    def _on_epoch_finished(self, run_id: str, event: EpochEnd) -> None:
+    def _on_epochs_finished(self, run_id: str, events: tuple[EpochEnd, ...]) -> None:
         self._ensure_live_run(run_id, 1)
-        self.curves.add_epoch(run_id, event.loss, event.val_acc)
-        self.statusBar().showMessage(f"Epoch {event.epoch}/{event.epochs}: loss {event.loss:.4f}, "
-                                     f"validation accuracy {event.val_acc:.2%} ({event.seconds:.1f} s)", 10000)
+        self.curves.add_epochs(run_id, [event.loss for event in events], [event.val_acc for event in events])
+        last = events[-1]
+        self.statusBar().showMessage(f"Epoch {last.epoch}/{last.epochs}: loss {last.loss:.4f}, "
+                                     f"validation accuracy {last.val_acc:.2%} ({last.seconds:.1f} s)", 10000)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot: WeightsSnapshot) -> None:
@@ -456,6 +459,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_session_idle(self) -> None:
+        if self.training_panel.progress.format() == STOPPING:  # stopped before the first batch: no run ended
+            self.training_panel.show_message("stopped before training began")
         self.training_panel.set_running(False)
         self.save_action.setEnabled(self.current is not None)
         self.speed_label.clear()

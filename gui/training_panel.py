@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLocale, QRegularExpression, Signal
-from PySide6.QtGui import QDoubleValidator, QRegularExpressionValidator
+from PySide6.QtCore import QLocale, Signal
+from PySide6.QtGui import QDoubleValidator, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -27,11 +27,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
+from core.config import MAX_HIDDEN_UNITS, OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 INVALID_STYLE = "QLineEdit { border: 1px solid #e57373; }"
+PAUSE_SHORTCUT = "Ctrl+P"
+PAUSED_SUFFIX = " · paused"
+MAX_HIDDEN_LAYERS = 6
+
+
+class HiddenSizesValidator(QValidator):
+    """Comma-separated layer sizes, each within TrainConfig's range, 1 to MAX_HIDDEN_LAYERS of them."""
+
+    def validate(self, text: str, position: int):
+        parts = text.split(",")
+        if len(parts) > MAX_HIDDEN_LAYERS or not all(parts[:-1]):  # only the last size may be still unwritten
+            return QValidator.State.Invalid, text, position
+        for part in parts:
+            if part and not (part.isascii() and part.isdigit() and part[0] != "0" and int(part) <= MAX_HIDDEN_UNITS):
+                return QValidator.State.Invalid, text, position
+        if all(parts):
+            return QValidator.State.Acceptable, text, position
+        return QValidator.State.Intermediate, text, position  # empty, or a comma with no size after it yet
 
 
 def float_field(value: float, bottom: float, top: float, tooltip: str) -> QLineEdit:
@@ -127,9 +145,9 @@ class TrainingPanel(QWidget):
         self.seed_box.setValue(defaults.seed)
         self.seed_box.setToolTip("Seed of the LCG that draws the initial weights and shuffles each epoch")
         self.hidden_field = QLineEdit(",".join(str(size) for size in defaults.hidden))
-        self.hidden_field.setValidator(QRegularExpressionValidator(
-            QRegularExpression(r"^[1-9]\d{0,3}(,[1-9]\d{0,3}){0,5}$"), self.hidden_field))
-        self.hidden_field.setToolTip("Hidden-layer sizes, comma-separated (1 to 6 layers, 1-9999 units)")
+        self.hidden_field.setValidator(HiddenSizesValidator(self.hidden_field))
+        self.hidden_field.setToolTip(f"Hidden-layer sizes, comma-separated (1 to {MAX_HIDDEN_LAYERS} layers, "
+                                     f"1-{MAX_HIDDEN_UNITS} units each)")
 
         self.form = QFormLayout()
         self.form.addRow("Optimizer", self.optimizer_box)
@@ -154,7 +172,7 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause), "Pause")
         self.pause_button.setToolTip("Pause or resume the run (Ctrl+P)")
         self.pause_button.setCheckable(True)
-        self.pause_button.setShortcut("Ctrl+P")
+        self.pause_button.setShortcut(PAUSE_SHORTCUT)
         self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
         self.stop_button.setToolTip("Stop the run; the model trained so far is kept (Ctrl+.)")
         self.stop_button.setShortcut("Ctrl+.")
@@ -274,25 +292,30 @@ class TrainingPanel(QWidget):
         if not running:
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(False)
-            self.pause_button.setText("Pause")
+            self._label_pause_button(paused=False)
             self.pause_button.blockSignals(False)
         for widget in (self.optimizer_box, self.lr_field, self.epochs_box, self.batch_box, self.decay_box,
                        self.momentum_box, self.beta1_box, self.beta2_box, self.eps_field, self.seed_box,
                        self.hidden_field, self.data_dir_field, self.browse_button):
             widget.setEnabled(not running)
 
-    def _on_pause_toggled(self, paused: bool) -> None:
+    def _label_pause_button(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setShortcut(PAUSE_SHORTCUT)  # setText drops a button's shortcut
         self.pause_button.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause))
-        if paused:
-            self.progress.setFormat(self.progress.format().split(" · ")[0] + " · paused")
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self._label_pause_button(paused)
+        self.progress.setFormat(self.progress.format().split(PAUSED_SUFFIX)[0] + (PAUSED_SUFFIX if paused else ""))
         self.pause_toggled.emit(paused)
 
     def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, seconds_left: float) -> None:
         done = ((epoch - 1) * batches + batch) / max(epochs * batches, 1)
         self.progress.setValue(int(1000 * done))
-        self.progress.setFormat(f"epoch {epoch}/{epochs} · batch {batch}/{batches}")
+        # reports queued before the pause still arrive after it: the bar keeps saying it is paused
+        paused = PAUSED_SUFFIX if self.pause_button.isChecked() else ""
+        self.progress.setFormat(f"epoch {epoch}/{epochs} · batch {batch}/{batches}{paused}")
         self.progress_detail.setText(f"{format_duration(seconds_left)} left")
 
     def show_message(self, text: str, detail: str = " ") -> None:

@@ -25,7 +25,7 @@ class TrainingSession(QObject):
     run_started = Signal(str, object)  # run id, TrainConfig
     dataset_loaded = Signal(object)  # Dataset
     batches_finished = Signal(str, object)  # run id, BatchProgress
-    epoch_finished = Signal(str, object)  # run id, EpochEnd
+    epochs_finished = Signal(str, object)  # run id, tuple[EpochEnd, ...]
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(str, object, object)  # run id, RunEnd, Checkpoint
     run_saved = Signal(object)  # RunRecord
@@ -76,14 +76,14 @@ class TrainingSession(QObject):
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
         worker.batches_finished.connect(self._on_batches_finished)
-        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.epochs_finished.connect(self._on_epochs_finished)
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
         worker.run_saved.connect(self._on_run_saved)
         worker.save_failed.connect(self._on_save_failed)
-        worker.done.connect(self._on_worker_done)
         self.thread = TrainingThread(worker, self)
+        self.thread.thread.finished.connect(self._on_thread_finished)
         self.run_started.emit(self.run_id, config)
         self.thread.start()
 
@@ -120,8 +120,8 @@ class TrainingSession(QObject):
         self.batches_finished.emit(self.run_id, progress)
 
     @Slot(object)
-    def _on_epoch_finished(self, event: EpochEnd) -> None:
-        self.epoch_finished.emit(self.run_id, event)
+    def _on_epochs_finished(self, events: tuple[EpochEnd, ...]) -> None:
+        self.epochs_finished.emit(self.run_id, events)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot) -> None:
@@ -150,9 +150,10 @@ class TrainingSession(QObject):
         self.run_failed.emit(message)
 
     @Slot()
-    def _on_worker_done(self) -> None:
+    def _on_thread_finished(self) -> None:
+        """The run's thread has ended (its last signals were queued before this one)."""
         if self.thread is not None:
-            self.thread.thread.wait(2000)
+            self.thread.thread.wait()  # returns at once: finished is emitted as the thread ends
             self.thread.deleteLater()
             self.thread = None
         if self._race_queue and not self._stop_requested:

@@ -2,22 +2,23 @@
 
 The worker loads the dataset (when the window has none cached), builds the Trainer and drives its
 `run()` generator. With a RunStore it also keeps the run on disk (core/run_history.py): after every
-epoch and at the end, so a run cut short by closing the app is still listed with what it reached.
-What crosses to the GUI is plain data carried by queued signals: the batch
-losses are coalesced and emitted at most `MAX_UPDATES_PER_SECOND` times a second whatever the
-batch rate, epoch ends go out at once, and weight snapshots are copies taken between batches,
+epoch (at most every SAVE_INTERVAL seconds) and at the end, so a run cut short by closing the app
+is still listed with what it reached. What crosses to the GUI is plain data carried by queued
+signals: batch losses and epoch ends are coalesced and emitted at most `MAX_UPDATES_PER_SECOND`
+times a second whatever the batch rate, and weight snapshots are copies taken between batches,
 where nothing is mid-update. Pause, resume and stop are plain `threading.Event`s, because a queued
 slot on a worker busy in its loop would never run.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
@@ -29,6 +30,7 @@ from core.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 30
 SNAPSHOTS_PER_SECOND = 4
+SAVE_INTERVAL = 10.0  # seconds: the first epoch's end is saved at once, later ones at most this often
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,36 @@ class WeightsSnapshot:
     class_names: tuple[str, ...]
 
 
+class _PendingReport:
+    """Batch losses and epoch ends not yet sent to the GUI, and what the ETA is computed from."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.batch_losses: list[float] = []
+        self.epochs: list[EpochEnd] = []
+        self.latest: BatchEnd | None = None
+        self.first_step = len(trainer.history.batch_losses)
+        self.steps_before_run = self.first_step
+        self.total_steps = trainer.config.epochs * trainer.batches_per_epoch
+
+    def take_progress(self) -> BatchProgress | None:
+        if not self.batch_losses or self.latest is None:
+            return None
+        event, done = self.latest, self.first_step + len(self.batch_losses)
+        rate = (done - self.steps_before_run) / event.elapsed if event.elapsed > 0 else 0.0
+        seconds_left = (self.total_steps - done) / rate if rate > 0 else float("nan")
+        progress = BatchProgress(event.epoch, self.trainer.config.epochs, event.batch, event.batches_per_epoch,
+                                 tuple(self.batch_losses), self.first_step, event.samples_per_second,
+                                 event.elapsed, seconds_left)
+        self.first_step = done
+        self.batch_losses = []
+        return progress
+
+
 class TrainingWorker(QObject):
     dataset_loaded = Signal(object)  # Dataset
     batches_finished = Signal(object)  # BatchProgress
-    epoch_finished = Signal(object)  # EpochEnd
+    epochs_finished = Signal(object)  # tuple[EpochEnd, ...]: one or more, coalesced like the batches
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(object, object)  # RunEnd, Checkpoint
     run_failed = Signal(str)  # a message for the user; nothing was trained
@@ -74,6 +102,7 @@ class TrainingWorker(QObject):
         self.store = store
         self.run_id = run_id
         self.started = local_time()
+        self.save_interval = SAVE_INTERVAL
         self._trainer: Trainer | None = None
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
@@ -132,45 +161,46 @@ class TrainingWorker(QObject):
         return trainer
 
     def _drive(self, trainer: Trainer) -> None:
-        pending: list[float] = []
-        first_step = len(trainer.history.batch_losses)
+        report = _PendingReport(trainer)
         last_update = last_snapshot = 0.0
-        total_batches = trainer.config.epochs * trainer.batches_per_epoch
-        done_before = first_step
-        save_pending = False
+        last_save = -math.inf
+        save_due = False
         for event in trainer.run():
             now = time.monotonic()
-            if save_pending and isinstance(event, BatchEnd):
-                # saved here, not at the epoch's end, where the trainer has not yet moved its position on
-                self._save(trainer, "running")
-                save_pending = False
             if isinstance(event, BatchEnd):
-                pending.append(event.loss)
+                if save_due and now - last_save >= self.save_interval:
+                    # saved at a batch, not at the epoch's end, where the trainer has not moved its position on
+                    self._save(trainer, "running")
+                    last_save, save_due = now, False
+                report.batch_losses.append(event.loss)
+                report.latest = event
                 if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
-                    done = len(trainer.history.batch_losses)
-                    rate = (done - done_before) / event.elapsed if event.elapsed > 0 else 0.0
-                    left = (total_batches - done) / rate if rate > 0 else float("nan")
-                    self.batches_finished.emit(BatchProgress(
-                        event.epoch, trainer.config.epochs, event.batch, event.batches_per_epoch,
-                        tuple(pending), first_step, event.samples_per_second, event.elapsed, left))
-                    first_step += len(pending)
-                    pending = []
+                    self._flush(report)
                     last_update = now
                 if now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
                     self._emit_snapshot(trainer)
                     last_snapshot = now
             elif isinstance(event, EpochEnd):
-                self.epoch_finished.emit(event)
-                save_pending = True
+                report.epochs.append(event)
+                save_due = True
+                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                    self._flush(report)
+                    last_update = now
             elif isinstance(event, RunEnd):
-                if pending:
-                    self.batches_finished.emit(BatchProgress(
-                        trainer.position.epochs_done or 1, trainer.config.epochs, 0, trainer.batches_per_epoch,
-                        tuple(pending), first_step, 0.0, event.elapsed, 0.0))
+                self._flush(report)
                 self._emit_snapshot(trainer)
                 checkpoint = trainer.checkpoint()
                 self._save(trainer, event.status, checkpoint)
                 self.run_finished.emit(event, checkpoint)
+
+    def _flush(self, report: _PendingReport) -> None:
+        """Send what piled up since the last update: batch losses first, then finished epochs."""
+        progress = report.take_progress()
+        if progress is not None:
+            self.batches_finished.emit(progress)
+        if report.epochs:
+            self.epochs_finished.emit(tuple(report.epochs))
+            report.epochs = []
 
     def _save(self, trainer: Trainer, status: str, checkpoint: Checkpoint | None = None) -> None:
         if self.store is None or not self.run_id:
@@ -198,7 +228,9 @@ class TrainingThread(QObject):
         self.thread.setObjectName("training")
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
-        worker.done.connect(self.thread.quit)
+        # quit() from the worker thread itself: queued to the GUI thread, it would wait behind the
+        # very slots that want the thread gone
+        worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start()

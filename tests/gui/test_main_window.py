@@ -1,10 +1,13 @@
 """The main window as a person uses it: open it, train on a small dataset, pause, stop, close."""
 
+import threading
 import time
 
 import numpy as np
 from PySide6.QtCore import Qt
 
+import gui.training_worker
+from core.dataset import load_dataset
 from core.network import MLP
 from core.run_state import Checkpoint
 from tests.gui.window_driver import (
@@ -301,3 +304,64 @@ def test_two_runs_stay_on_the_charts_and_the_runs_list_hides_and_removes_them(qt
     runs.setCurrentRow(0)
     qtbot.keyClick(runs, Qt.Key.Key_Delete)  # Delete removes the selected run too
     assert window.runs_list.run_ids() == [run_ids[2]]
+
+
+def test_the_paused_indicator_stays_while_the_run_is_paused(qtbot, window):
+    panel = window.training_panel
+    set_up_run(qtbot, window, **LONG_RUN)
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+    # The GUI thread busy for a moment (a repaint, a save) while the worker keeps sending progress:
+    # the updates sent before the pause took effect arrive after the click.
+    time.sleep(0.2)
+    qtbot.mouseClick(panel.pause_button, LEFT)
+    settle(qtbot, window)
+    assert panel.progress.format().endswith("· paused"), "a paused run should say so until resumed"
+    qtbot.mouseClick(panel.pause_button, LEFT)
+    qtbot.waitUntil(lambda: "paused" not in panel.progress.format())
+
+
+def test_stop_right_after_start_ends_without_a_run_and_says_so(qtbot, window, monkeypatch):
+    # Stop pressed while the worker still reads the dataset: the run never starts.
+    release = threading.Event()
+
+    def slow_load(folder):
+        release.wait(5)
+        return load_dataset(folder)
+
+    monkeypatch.setattr(gui.training_worker, "load_dataset", slow_load)
+    panel = window.training_panel
+    set_up_run(qtbot, window)
+    start(qtbot, window)
+    assert panel.progress.format() == "loading the dataset…"
+    qtbot.mouseClick(panel.stop_button, LEFT)
+    release.set()
+    wait_until_idle(qtbot, window)
+    assert len(window.runs_list.run_ids()) == 1, "only the bundled model's curves"
+    assert "bundled pretrained model" in window.drawing.model_label.text()
+    assert panel.start_button.isEnabled()
+    assert "stopping" not in panel.progress.format(), "the run has ended: the progress bar should say so"
+
+
+def test_ctrl_p_pauses_and_resumes_again_and_again(qtbot, window):
+    panel = window.training_panel
+    set_up_run(qtbot, window, **LONG_RUN)
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+    for paused in (True, False, True, False):
+        press_shortcut(qtbot, window, Qt.Key.Key_P, panel.pause_button)
+        assert panel.pause_button.isChecked() is paused
+    qtbot.mouseClick(panel.stop_button, LEFT)
+    wait_until_idle(qtbot, window)
+
+
+def test_the_window_is_ready_again_as_soon_as_a_run_ends(qtbot, window, training_threads):
+    marks = {}
+    window.session.run_finished.connect(lambda *args: marks.setdefault("finished", time.monotonic()))
+    window.session.idle.connect(lambda: marks.setdefault("idle", time.monotonic()))
+    set_up_run(qtbot, window, epochs=2)
+    start(qtbot, window)
+    wait_until_idle(qtbot, window)
+    assert marks["idle"] - marks["finished"] < 0.5, (
+        f"the window froze for {marks['idle'] - marks['finished']:.1f} s between the run's end and Start")
+    assert not training_threads[0].isRunning()

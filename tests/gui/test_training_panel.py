@@ -180,3 +180,13 @@ def test_typing_a_folder_and_pressing_return_reports_it(qtbot, panel):
         type_text(qtbot, panel.data_dir_field, "/somewhere/else")
         qtbot.keyClick(panel.data_dir_field, Qt.Key.Key_Return)
     assert panel.data_dir() == "/somewhere/else"
+
+
+def test_a_hidden_size_the_field_accepts_is_one_a_run_takes(qtbot, panel):
+    # TrainConfig takes 1-8192 units a layer: the field refuses the keystroke that would go past it.
+    type_text(qtbot, panel.hidden_field, "9000")
+    assert panel.hidden_field.text() == "900"
+    assert panel.config().hidden == (900,)
+    type_text(qtbot, panel.hidden_field, "8192,64")
+    assert panel.config().hidden == (8192, 64)
+    assert "8192" in panel.hidden_field.toolTip()
