@@ -8,9 +8,13 @@ server supports it (answers 206); otherwise it starts over.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import http.client
 import os
+import socket
+import threading
 import urllib.error
 import urllib.request
 import zlib
@@ -35,6 +39,7 @@ MNIST_SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 CHUNK = 64 * 1024
+CANCELLED_MESSAGE = "download cancelled; run it again to continue where it stopped"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,70 @@ class DownloadProgress:
 
 class Cancelled(DownloadError):
     """The caller asked the download to stop; what was fetched so far stays for next time."""
+
+
+class Cancellation:
+    """A cancel request that also breaks off a transfer blocked on the network.
+
+    Pass it as `should_stop`. `cancel()` may be called from any thread: it sets the flag and shuts
+    down the socket of the transfer in progress, so a mirror that connects and never answers holds
+    neither the download nor the app that is closing it for the length of a timeout.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._event.set()
+            sockets, self._sockets = self._sockets, []
+        for connection in sockets:
+            _shut(connection)
+
+    def watch(self, connection: socket.socket) -> None:
+        with self._lock:
+            if not self._event.is_set():
+                self._sockets.append(connection)
+                return
+        _shut(connection)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._sockets = []
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """A urllib opener whose connections report their sockets to this cancellation."""
+        watch = self.watch
+
+        class WatchedHTTP(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                watch(self.sock)
+
+        class WatchedHTTPS(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                watch(self.sock)
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, request):
+                return self.do_open(WatchedHTTP, request)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, request):
+                return self.do_open(WatchedHTTPS, request, context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+
+def _shut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 def download_mnist(folder: str | os.PathLike, progress: Callable[[DownloadProgress], None] | None = None,
@@ -86,7 +155,12 @@ def _fetch_from_any_mirror(folder: Path, name: str, mirrors: Sequence[str], time
         except Cancelled:
             raise
         except DownloadError as error:
+            if should_stop is not None and should_stop():  # the failure is the cancel breaking the socket
+                raise Cancelled(CANCELLED_MESSAGE) from None
             failures.append(f"{url}: {error}")
+        finally:
+            if isinstance(should_stop, Cancellation):
+                should_stop.forget_all()
     raise DownloadError(
         f"could not download {name} from any mirror ({'; '.join(failures)}). Connect to the internet "
         f"and try again, or point --data-dir (or the dataset folder in the window) at a folder holding "
@@ -99,8 +173,9 @@ def _fetch(url: str, target: Path, timeout: float, report, should_stop, sha256: 
     request = urllib.request.Request(url, headers={"User-Agent": "mnist-mlp"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
+    open_url = should_stop.opener().open if isinstance(should_stop, Cancellation) else urllib.request.urlopen
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with open_url(request, timeout=timeout) as response:
             resumed = offset > 0 and response.status == 206
             if not resumed:
                 offset = 0
@@ -110,7 +185,7 @@ def _fetch(url: str, target: Path, timeout: float, report, should_stop, sha256: 
             with open(partial, "ab" if resumed else "wb") as out:
                 while True:
                     if should_stop is not None and should_stop():
-                        raise Cancelled("download cancelled; run it again to continue where it stopped")
+                        raise Cancelled(CANCELLED_MESSAGE)
                     chunk = response.read(CHUNK)
                     if not chunk:
                         break
@@ -128,6 +203,8 @@ def _fetch(url: str, target: Path, timeout: float, report, should_stop, sha256: 
     except (urllib.error.URLError, HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error
         raise DownloadError(f"{reason}") from None
+    if should_stop is not None and should_stop():  # cut off by the cancel: keep the .part as it is
+        raise Cancelled(CANCELLED_MESSAGE)
     if total is not None and done != total:
         raise DownloadError(f"the transfer stopped after {done} of {total} bytes")
     _verify(partial, sha256)

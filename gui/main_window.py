@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from core.config import TrainConfig
 from core.dataset import Dataset, default_data_dir, has_dataset_files, load_dataset, missing_files, resolve_data_dir
-from core.download import DownloadProgress
 from core.errors import ConfigError, EngineError
 from core.evaluation import Evaluation, evaluate
 from core.events import EpochEnd, RunEnd
@@ -39,7 +38,7 @@ from core.run_state import Checkpoint
 from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView
 from gui.dataset_view import DatasetView
-from gui.download_worker import DownloadWorker, start_download
+from gui.download_worker import DownloadWorker, MnistDownload
 from gui.drawing_panel import DrawingPanel
 from gui.errors_view import ErrorsView
 from gui.filters_view import FiltersView
@@ -73,9 +72,7 @@ class MainWindow(QMainWindow):
         self.session = TrainingSession(self.store, self)
         self.current: Checkpoint | None = None  # the model Save writes and the pad uses when idle
         self.current_source = ""
-        self.download_thread = None
-        self.download_worker: DownloadWorker | None = None
-        self.download_dialog: QProgressDialog | None = None
+        self.download: MnistDownload | None = None  # the latest download, with its thread and dialog
         self._loaded_runs = 0
         self._live_label = ""
         self._evaluation_pending = False
@@ -301,52 +298,37 @@ class MainWindow(QMainWindow):
 
     def download_mnist(self) -> None:
         folder = self.training_panel.data_dir() or str(default_data_dir())
-        self.download_worker = DownloadWorker(folder)
-        self.download_dialog = QProgressDialog("Connecting…", "Cancel", 0, 1000, self)
-        self.download_dialog.setWindowTitle("Downloading MNIST")
-        self.download_dialog.setMinimumDuration(0)
-        self.download_dialog.setAutoClose(False)
-        self.download_dialog.setAutoReset(False)
-        self.download_dialog.canceled.connect(self.download_worker.cancel)
-        self.download_worker.progressed.connect(self._on_download_progress)
-        self.download_worker.finished.connect(self._on_download_finished)
-        self.download_worker.failed.connect(self._on_download_failed)
+        self.download = MnistDownload(DownloadWorker(folder), self)
+        self.download.finished.connect(self._on_download_finished)
+        self.download.failed.connect(self._on_download_failed)
+        self.download.cancelled.connect(self._on_download_cancelled)
         self.training_panel.download_button.setEnabled(False)
-        self.download_dialog.open()
-        self.download_thread = start_download(self.download_worker)
+        self.download.start()
 
-    @Slot(object)
-    def _on_download_progress(self, progress: DownloadProgress) -> None:
-        if self.download_dialog is None:
-            return
-        total = progress.bytes_total or 0
-        fraction = progress.bytes_done / total if total else 0.0
-        self.download_dialog.setValue(int(1000 * (progress.file_index + fraction) / progress.file_count))
-        self.download_dialog.setLabelText(f"{progress.file_name} ({progress.file_index + 1} of "
-                                          f"{progress.file_count}): {progress.bytes_done / 1e6:.1f} MB")
+    @property
+    def download_dialog(self) -> QProgressDialog | None:
+        return None if self.download is None else self.download.dialog
+
+    @property
+    def download_thread(self):
+        return None if self.download is None else self.download.thread
 
     @Slot(str)
     def _on_download_finished(self, folder: str) -> None:
-        self._close_download_dialog()
+        self.training_panel.download_button.setEnabled(True)
         self.training_panel.set_data_dir(folder)
         self._on_data_dir_edited()
         self.statusBar().showMessage(f"MNIST downloaded into {folder}", 8000)
 
-    @Slot(str, bool)
-    def _on_download_failed(self, message: str, cancelled: bool) -> None:
-        self._close_download_dialog()
-        if cancelled:
-            self.statusBar().showMessage("Download cancelled; the files fetched so far are kept.", 8000)
-        else:
-            self.show_error("Download failed", message)
+    @Slot(str)
+    def _on_download_failed(self, message: str) -> None:
+        self.training_panel.download_button.setEnabled(True)
+        self.show_error("Download failed", message)
 
-    def _close_download_dialog(self) -> None:
-        if self.download_dialog is not None:
-            self.download_dialog.reset()
-            self.download_dialog.hide()
-            self.download_dialog.deleteLater()
-            self.download_dialog = None
-        self.training_panel.download_button.setEnabled(not self.is_training())
+    @Slot()
+    def _on_download_cancelled(self) -> None:
+        self.training_panel.download_button.setEnabled(True)
+        self.statusBar().showMessage("Download cancelled; the files fetched so far are kept.", 8000)
 
     # -- training ---------------------------------------------------------------------------------
     def _settings_or_complain(self) -> TrainConfig | None:
@@ -651,9 +633,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the training and download threads and wait for them, so none outlives the window."""
         self.session.shutdown()
-        if self.download_worker is not None and self.download_thread is not None:
-            self.download_worker.cancel()
-            self.download_thread.quit()
-            self.download_thread.wait(5000)
+        if self.download is not None:
+            self.download.shutdown()
         wait_for_background_work()
         event.accept()

@@ -288,7 +288,6 @@ class TrainingPanel(QWidget):
         self.race_button.setEnabled(not running and self.inputs_valid())
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
-        self.download_button.setEnabled(not running)
         if not running:
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(False)

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 
-
 def make_digit_like_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Learnable fake digits: each class lights a different 8x6 block of a 28x28 image, plus noise."""
     rng = np.random.default_rng(seed)

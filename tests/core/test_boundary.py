@@ -25,6 +25,6 @@ def test_no_module_in_core_imports_qt_or_the_gui():
 def test_importing_the_whole_engine_loads_no_qt():
     code = ("import sys, pkgutil, importlib, core\n"
             "for module in pkgutil.iter_modules(core.__path__): importlib.import_module('core.' + module.name)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (FORBIDDEN,))
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
