@@ -22,7 +22,7 @@ from core.run_state import History
 SMOOTHING = 0.98  # exponential moving average of the batch loss, bias-corrected as TensorBoard does
 RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
 FINISHED_ALPHA = 150
-RAW_ALPHA = 45
+RAW_ALPHA = 28
 
 
 def smoothed(losses: np.ndarray, start_average: float = 0.0, start_weight: float = 0.0) -> tuple:
@@ -124,7 +124,8 @@ class CurvesView(QWidget):
         run = RunCurves(label, color, batches_per_epoch, live=live)
         raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1))
         smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
-        epoch_loss = pg.PlotDataItem(pen=None, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None)
+        epoch_loss = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=color,
+                                     symbolPen=pg.mkPen("#f0f0f0", width=1.2))  # stands out on its own curve
         accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
                                    symbolBrush=color, symbolPen=None)
         for item in (raw, smooth):

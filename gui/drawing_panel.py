@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.network import MLP
@@ -37,7 +36,7 @@ class DrawingPanel(QWidget):
         layout = QVBoxLayout(self)
         title = QLabel("<b>Draw a digit</b>")
         layout.addWidget(title)
-        layout.addWidget(self.pad, 3, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.pad, 3)
         layout.addLayout(buttons)
         layout.addWidget(self.prediction, 2)
         layout.addWidget(self.model_label)

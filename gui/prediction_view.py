@@ -48,7 +48,7 @@ class PredictionView(QWidget):
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.getPlotItem().setMenuEnabled(False)
         self.chart.hideButtons()
-        self.chart.setYRange(0, 1, padding=0.02)
+        self.chart.setYRange(0, 1.08, padding=0)  # room above the bars for the 100% label
         self.chart.setXRange(-0.6, 9.6, padding=0)
         self.chart.setMinimumHeight(120)
         self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
