@@ -22,7 +22,7 @@ from core.lcg import LCG, shuffle_in_place
 from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
 from core.run_state import Checkpoint, History, Position
-from core.sparse_images import MAX_DENSITY, SparseImages
+from core.sparse_images import MAX_DENSITY, SparseBatch, SparseImages
 
 
 @dataclass
@@ -202,7 +202,8 @@ class Trainer:
             message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
 
-    def _batch_reader(self, images: np.ndarray, step: TrainingStep) -> Callable[[np.ndarray], object]:
+    def _batch_reader(self, images: np.ndarray,
+                      step: TrainingStep) -> Callable[[np.ndarray], np.ndarray | SparseBatch]:
         """A function from batch indices to the step's input: dense float32 pixels / 255, or,
         for the compiled step on mostly-zero images, the rows of a SparseImages built once."""
         sample = images[:2000]
