@@ -65,11 +65,26 @@ def _compile(function=None, *, contract: bool = False, parallel: bool = False):
     return decorate if function is None else decorate(function)
 
 
+def set_kernel_threads(count: int) -> None:
+    """How many threads the calling thread's kernels use (numba keeps this setting per thread).
+
+    The app's training thread takes one, leaving a core to the GUI: two-thread kernels wait for
+    both cores at every call, and a GUI painting on one of them stalls each of those calls.
+    """
+    if PARALLEL:
+        numba.set_num_threads(max(1, min(count, THREADS)))
+
+
+def kernel_threads() -> int:
+    return numba.get_num_threads() if PARALLEL else 1
+
+
 class SingleThreadedBlas:
     """Context manager: inside it, BLAS (NumPy's matmul) runs on the calling thread only.
 
     Reusable; costs two calls into the BLAS library on entry and on exit. Does nothing unless
-    `enabled` and PARALLEL (without threadpoolctl BLAS keeps its threads).
+    `enabled` and PARALLEL (without threadpoolctl BLAS keeps its threads), nor while the calling
+    thread's kernels run on one thread (set_kernel_threads).
     """
 
     def __init__(self, enabled: bool = True) -> None:
@@ -79,8 +94,9 @@ class SingleThreadedBlas:
 
     def __enter__(self) -> SingleThreadedBlas:
         self._saved.append([library.num_threads for library in self._libraries])
-        for library in self._libraries:
-            library.set_num_threads(1)
+        if kernel_threads() > 1:  # kernels on one thread leave the other cores to BLAS
+            for library in self._libraries:
+                library.set_num_threads(1)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -274,3 +290,15 @@ def relu_backward(grad_h, h, grad_bias):  # pragma: no cover - compiled
             grad_z = grad_h[b, j] if h[b, j] > 0 else np.float32(0)
             grad_h[b, j] = grad_z
             grad_bias[j] += grad_z
+
+
+# -- the seed's shuffle ---------------------------------------------------------------------------
+
+@_compile
+def swap_in_order(values, partners):  # pragma: no cover - compiled
+    """Fisher-Yates with its draws made: for i = n-1 down to 1, swap values[i] and values[partners[k]]."""
+    k = 0
+    for i in range(values.size - 1, 0, -1):
+        j = partners[k]
+        values[i], values[j] = values[j], values[i]
+        k += 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import kernels
+
 MULTIPLIER = 1103515245
 INCREMENT = 12345
 MODULUS = 2**31
@@ -59,8 +61,11 @@ def shuffle_in_place(indices: np.ndarray, generator: LCG) -> None:
         return
     draws = generator.states(count - 1)
     bounds = np.arange(count, 1, -1, dtype=np.uint64)  # i + 1 for i = n-1 .. 1
-    partners = (draws % bounds).tolist()
+    partners = (draws % bounds).astype(np.int64)
+    if kernels.AVAILABLE:  # compiled: 0.3 ms instead of ~45 ms of Python, which held the GIL (and the GUI)
+        kernels.swap_in_order(indices, partners)
+        return
     values = indices.tolist()
-    for i, j in zip(range(count - 1, 0, -1), partners):
+    for i, j in zip(range(count - 1, 0, -1), partners.tolist()):
         values[i], values[j] = values[j], values[i]
     indices[:] = values

@@ -1,10 +1,12 @@
-"""Make the README's screenshots: docs/training.png (a run in progress) and docs/drawing.png.
+"""Make the README's screenshots of the real window, offscreen, as the app shows it (theme included).
 
-    python docs/make_screenshots.py [--data-dir DIR] [--epochs-before-shot 3]
+    python docs/make_screenshots.py [--data-dir DIR] [--epochs-before-shot 3] [--race-epochs 5]
 
-Runs the real window offscreen, as the app shows it (theme included), with its settings in a temp
-folder: an Adam run on MNIST with the default settings, shot mid-epoch once a few epochs are on
-the charts, with a digit on the pad; then a digit drawn on a fresh window with the bundled model.
+With its settings and run history in a temp folder: docs/training.png (an Adam run on MNIST with the
+default settings, shot mid-epoch once a few epochs are on the charts, a digit on the pad);
+docs/drawing.png (a digit drawn for the bundled model); docs/errors.png (the bundled model's
+confusion matrix and a cell's images); docs/race.png (Compare optimizers, finished);
+docs/history.png, docs/filters.png and docs/dataset.png (the other tabs after the race).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs-before-shot", type=int, default=3)
+    parser.add_argument("--race-epochs", type=int, default=5)
     args = parser.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     with tempfile.TemporaryDirectory() as temp:
@@ -105,6 +108,45 @@ def main() -> None:
         print(f"predicted {window.drawing.prediction.predicted_index} for the 3; "
               f"run shot at epoch {len(run.epoch_losses) + 1}")
         window.close()
+
+        window = new_window(app, Path(temp), data_dir)
+        shoot_errors(app, window)
+        window.close()
+
+        window = new_window(app, Path(temp), data_dir)
+        shoot_race_and_tabs(app, window, args.race_epochs)
+        window.close()
+
+
+def shoot_errors(app: QApplication, window) -> None:
+    window.tabs.setCurrentWidget(window.errors)
+    wait(app, lambda: window.errors.evaluation is not None and not window.errors.gallery.is_filling(), 60)
+    window.errors.show_cell(4, 9)  # fours taken for nines: the classic
+    wait(app, lambda: not window.errors.gallery.is_filling(), 10)
+    window.errors.gallery.list.setCurrentRow(0)
+    app.processEvents()
+    assert window.grab().save(str(ROOT / "docs" / "errors.png"))
+
+
+def shoot_race_and_tabs(app: QApplication, window, epochs: int) -> None:
+    window.runs_list.remove_requested.emit(window.runs_list.run_ids()[0])  # the bundled model's curves
+    window.training_panel.epochs_box.setValue(epochs)
+    window.training_panel.race_button.click()
+    wait(app, lambda: not window.session.is_racing() and not window.is_training(), timeout=900)
+    app.processEvents()
+    assert window.grab().save(str(ROOT / "docs" / "race.png"))
+    window.tabs.setCurrentWidget(window.history)
+    window.history.table.selectRow(0)
+    app.processEvents()
+    assert window.grab().save(str(ROOT / "docs" / "history.png"))
+    window.tabs.setCurrentWidget(window.filters)
+    wait(app, lambda: window.filters.shown_weights is not None, 10)
+    app.processEvents()
+    assert window.filters.grab().save(str(ROOT / "docs" / "filters.png"))
+    window.tabs.setCurrentWidget(window.dataset_view)
+    window.dataset_view.select_class(3)
+    app.processEvents()
+    assert window.dataset_view.grab().save(str(ROOT / "docs" / "dataset.png"))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self._on_data_dir_edited()
         self.history.refresh()
         if initial_model is not None:
-            self.load_model(initial_model, source="bundled pretrained model", show_errors=False)
+            self.load_model(initial_model, source="bundled pretrained model", show_errors=False, show_curves=False)
         self.resize(1280, 800)
 
     # -- construction ---------------------------------------------------------------------------
@@ -375,6 +375,7 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _on_run_started(self, run_id: str, config: TrainConfig) -> None:
         self._live_label = describe_run(config)
+        self.curves.show_epochs(config.epochs)
         self.training_panel.set_running(True)
         self.training_panel.show_message("loading the dataset…" if self.dataset is None else "starting…")
         self.save_action.setEnabled(False)
@@ -441,6 +442,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_session_idle(self) -> None:
+        self.curves.autorange_epochs()
         if self.training_panel.progress.format() == STOPPING:  # stopped before the first batch: no run ended
             self.training_panel.show_message("stopped before training began")
         self.training_panel.set_running(False)
@@ -471,16 +473,18 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(not self.is_training())
         self.setWindowTitle(f"MNIST MLP — {source}")
 
-    def _add_history_to_charts(self, run_id: str, label: str, checkpoint: Checkpoint) -> None:
+    def _add_history_to_charts(self, run_id: str, label: str, checkpoint: Checkpoint, visible: bool = True) -> None:
         history = checkpoint.history
         if not history.epoch_losses:
             return
         batches = max(1, len(history.batch_losses) // len(history.epoch_losses))
         run = self.curves.show_history(run_id, label, history, batches)
+        self.curves.set_run_visible(run_id, visible)
         self.runs_list.remove_run(run_id)
-        self.runs_list.add_run(run_id, run.legend_text(), run.color)
+        self.runs_list.add_run(run_id, run.legend_text(), run.color, checked=visible)
 
-    def load_model(self, path: str | Path, source: str | None = None, show_errors: bool = True) -> bool:
+    def load_model(self, path: str | Path, source: str | None = None, show_errors: bool = True,
+                   show_curves: bool = True) -> bool:
         """Make the model in `path` current; on failure say why and keep the current one."""
         try:
             checkpoint = load_checkpoint(path)
@@ -493,8 +497,10 @@ class MainWindow(QMainWindow):
         name = source or Path(path).name
         self._set_current(checkpoint, name)
         self._loaded_runs += 1
+        # show_curves=False (the bundled model at start): its curves wait, unticked, in the runs
+        # list, so a first look shows the user's own run and chart updates during training stay cheap
         self._add_history_to_charts(f"file-{self._loaded_runs}", f"{name}: {describe_run(checkpoint.config)}",
-                                    checkpoint)
+                                    checkpoint, visible=show_curves)
         return True
 
     def _on_load_triggered(self) -> None:

@@ -41,12 +41,12 @@ class RunsList(QWidget):
         shortcut = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.list, self._remove_current)
         shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
 
-    def add_run(self, run_id: str, text: str, color: str) -> None:
+    def add_run(self, run_id: str, text: str, color: str, checked: bool = True) -> None:
         item = QListWidgetItem(color_icon(color), text)
         item.setToolTip(text)
         item.setData(RUN_ID_ROLE, run_id)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self.list.blockSignals(True)
         self.list.insertItem(0, item)
         self.list.blockSignals(False)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from core import kernels
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
 from core.errors import EngineError
@@ -28,8 +29,8 @@ from core.run_history import RunStore, local_time
 from core.run_state import Checkpoint
 from core.trainer import Trainer
 
-MAX_UPDATES_PER_SECOND = 30
-SNAPSHOTS_PER_SECOND = 4
+MAX_UPDATES_PER_SECOND = 5
+SNAPSHOTS_PER_SECOND = 2
 SAVE_INTERVAL = 10.0  # seconds: the first epoch's end is saved at once, later ones at most this often
 
 
@@ -130,6 +131,7 @@ class TrainingWorker(QObject):
     # -- the work, in the worker thread ---------------------------------------------------------
     @Slot()
     def run(self) -> None:
+        kernels.set_kernel_threads(1)  # a core for the GUI, whose painting would stall two-thread kernels
         try:
             trainer = self._prepare()
             if trainer is not None:

@@ -1,5 +1,7 @@
 import numpy as np
+import pytest
 
+from core import kernels
 from core.lcg import LCG, shuffle_in_place
 from core.network import MLP
 
@@ -59,3 +61,14 @@ def test_shuffle_is_the_seeds_fisher_yates():
         expected[i], expected[j] = expected[j], expected[i]
     assert indices.tolist() == expected
     assert sorted(indices.tolist()) == list(range(10))
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the Python shuffle exists")
+def test_the_compiled_shuffle_gives_the_python_shuffles_permutation(monkeypatch):
+    compiled = np.arange(5000)
+    shuffle_in_place(compiled, LCG(1337))
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    plain = np.arange(5000)
+    shuffle_in_place(plain, LCG(1337))
+    np.testing.assert_array_equal(compiled, plain)
+    assert not np.array_equal(plain, np.arange(5000))
