@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from core.config import OPTIMIZERS
 from core.race import RaceResult
 
-COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch (val.)", "Status")
+COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch", "Status")
 LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 
 
