@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStac
 from core.dataset import IMAGE_SHAPE, Dataset
 from core.dataset_stats import class_counts, class_indices, page_count
 from core.mosaic import tile_at, tile_mosaic
+from gui.image_plot import image_plot
+from gui.theme import BASE
 
-BACKGROUND = "#1e1f22"
 TRAIN_COLOR = "#4fc3f7"
 TEST_COLOR = "#ffb74d"
 DIMMED_ALPHA = 70  # bars of the classes not chosen, when one is
@@ -72,7 +73,7 @@ class DatasetView(QWidget):
     # -- construction -----------------------------------------------------------------------------
     def _build_balance_chart(self) -> None:
         self.balance_plot = pg.PlotWidget()
-        self.balance_plot.setBackground(BACKGROUND)
+        self.balance_plot.setBackground(BASE)
         self.balance_plot.setMouseEnabled(x=False, y=False)
         self.balance_plot.getPlotItem().setMenuEnabled(False)
         self.balance_plot.hideButtons()
@@ -102,18 +103,9 @@ class DatasetView(QWidget):
         self.page_label = QLabel()
         self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.page_label.setMinimumWidth(110)
-        self.mosaic_plot = pg.PlotWidget()
-        self.mosaic_plot.setBackground(BACKGROUND)
+        self.mosaic_plot, self.mosaic_item = image_plot()
         plot_item = self.mosaic_plot.getPlotItem()
-        plot_item.setMenuEnabled(False)
-        plot_item.hideButtons()
-        plot_item.hideAxis("left")
-        plot_item.hideAxis("bottom")
         plot_item.setMouseEnabled(x=False, y=False)  # a click picks an image; nothing to pan
-        plot_item.setAspectLocked(True)
-        plot_item.invertY(True)  # the first image at the top left, as in a page of text
-        self.mosaic_item = pg.ImageItem(axisOrder="row-major")
-        plot_item.addItem(self.mosaic_item)
         self.mosaic_plot.setCursor(Qt.CursorShape.PointingHandCursor)
         self.mosaic_readout = QLabel()
         self.mosaic_readout.setObjectName("readout")

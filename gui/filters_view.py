@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QVBoxLa
 from core.dataset import IMAGE_SHAPE
 from core.filters import unit_at, weight_mosaic
 from core.mosaic import square_columns
+from gui.image_plot import image_plot
 
 MAX_REFRESHES_PER_SECOND = 4
-BACKGROUND = "#1e1f22"
 ACCENT = "#4fc3f7"
 # colorcet's blue-white-red: zero is white, so the faint weights most units have still show their sign
 # (blue-black-red maps drown them in the dark background at a max |w| scale).
@@ -54,17 +54,8 @@ class FiltersView(QWidget):
         self.caption = QLabel(CAPTION)
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.RichText)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground(BACKGROUND)
+        self.plot, self.image_item = image_plot()
         plot_item = self.plot.getPlotItem()
-        plot_item.setMenuEnabled(False)
-        plot_item.hideButtons()
-        plot_item.hideAxis("left")
-        plot_item.hideAxis("bottom")
-        plot_item.setAspectLocked(True)
-        plot_item.invertY(True)  # row 0 of the mosaic at the top, as in an image
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        plot_item.addItem(self.image_item)
         self.color_bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=COLOR_MAP, interactive=False, width=14,
                                          label="weight", colorMapMenu=False)
         self.color_bar.setImageItem(self.image_item, insert_in=plot_item)
