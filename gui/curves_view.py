@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.run_state import History
+from gui.theme import BASE
 
 SMOOTHING = 0.98  # exponential moving average of the batch loss, bias-corrected as TensorBoard does
 RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
@@ -114,7 +115,7 @@ class CurvesView(QWidget):
 
     @staticmethod
     def _setup_plot(plot: pg.PlotWidget, y_label: str) -> None:
-        plot.setBackground("#1e1f22")
+        plot.setBackground(BASE)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", y_label)
         plot.setLabel("bottom", "epoch")

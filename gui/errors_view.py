@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 
 from core.evaluation import Evaluation
 from gui.image_gallery import ImageGallery
+from gui.theme import BASE
 
 DIAGONAL_COLOR = (46, 94, 62, 255)
 EMPTY_COLOR = (30, 31, 34, 255)
@@ -38,7 +39,7 @@ class ConfusionMatrixView(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setBackground("#1e1f22")
+        self.setBackground(BASE)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image)
         self.getViewBox().invertY(True)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.prediction_view import gray_pixmap
+from gui.theme import BASE
 
 MAX_TILES = 600  # more would cost seconds to draw and nobody scrolls through them
 TILES_PER_STEP = 60  # tiles drawn per turn of the event loop: ~10 ms, so the window never stalls
@@ -36,7 +37,7 @@ ORDERS = {"Most confident first": "confident", "Least confident first": "unsure"
 def tile_icon(image: np.ndarray, probabilities: np.ndarray, true_class: int) -> QIcon:
     """The image above a strip of probability bars."""
     pixmap = QPixmap(IMAGE_SIDE, IMAGE_SIDE + BAR_HEIGHT + 2)
-    pixmap.fill(QColor("#1e1f22"))
+    pixmap.fill(QColor(BASE))
     painter = QPainter(pixmap)
     painter.drawPixmap(0, 0, gray_pixmap(image.reshape(28, 28), IMAGE_SIDE))
     predicted = int(np.argmax(probabilities))

@@ -9,6 +9,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from core.dataset import DIGIT_NAMES
+from gui.theme import BASE
 
 BAR_COLOR = "#3d5a80"
 TOP_COLOR = "#4fc3f7"
@@ -44,7 +45,7 @@ class PredictionView(QWidget):
         self.confidence_label = QLabel()
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.chart = pg.PlotWidget()
-        self.chart.setBackground("#1e1f22")
+        self.chart.setBackground(BASE)
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.getPlotItem().setMenuEnabled(False)
         self.chart.hideButtons()
