@@ -24,7 +24,21 @@ def create_main_window(settings: QSettings | None = None, with_pretrained: bool 
     return MainWindow(settings, pretrained_model_path() if with_pretrained else None)
 
 
+def no_display_message() -> str | None:
+    """On Linux without a display, Qt would abort with a core dump: say what to do instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("error: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "Run it in a desktop session, or use the command line: python main.py --help")
+
+
 def run_app(argv: list[str] | None = None) -> int:
+    message = no_display_message()
+    if message is not None:
+        print(message, file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

@@ -1,6 +1,7 @@
 """The command line, driven as a user would: arguments in, lines out, exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,3 +94,12 @@ def test_main_help_and_errors_in_a_real_process(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data-dir", str(tmp_path)],
                             capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_without_a_display_the_window_says_so_instead_of_crashing():
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode == 1
+    assert "no display" in result.stderr and "Traceback" not in result.stderr
