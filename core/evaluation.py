@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -20,16 +21,17 @@ class Evaluation:
     labels: np.ndarray
     class_names: tuple[str, ...]
 
-    @property
+    # computed once each: the views ask for them many times (every cell click, every sort)
+    @cached_property
     def predicted(self) -> np.ndarray:
         return self.probabilities.argmax(axis=1)
 
-    @property
+    @cached_property
     def confidence(self) -> np.ndarray:
         """The probability of the predicted class."""
         return self.probabilities.max(axis=1)
 
-    @property
+    @cached_property
     def confusion(self) -> np.ndarray:
         return confusion_matrix(self.labels, self.predicted, len(self.class_names))
 

@@ -36,8 +36,7 @@ class RaceResult:
     @classmethod
     def of(cls, status: str, checkpoint: Checkpoint) -> RaceResult:
         history = checkpoint.history
-        best = int(np.argmax(history.val_accs)) if history.val_accs else None
+        best_epoch, best_val_acc = history.best_epoch() or (None, None)
         seconds = float(np.mean(history.epoch_seconds)) if history.epoch_seconds else None
         return cls(checkpoint.config.optimizer, checkpoint.config.lr, status, len(history.epoch_losses),
-                   history.test_acc, seconds, None if best is None else best + 1,
-                   None if best is None else float(history.val_accs[best]))
+                   history.test_acc, seconds, best_epoch, best_val_acc)

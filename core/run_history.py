@@ -17,7 +17,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import platformdirs
 
 from core.atomic_file import write_atomically
@@ -48,10 +47,9 @@ class RunRecord:
     @classmethod
     def summarize(cls, run_id: str, started: str, status: str, checkpoint: Checkpoint) -> RunRecord:
         history, config = checkpoint.history, checkpoint.config
-        best = int(np.argmax(history.val_accs)) if history.val_accs else None
+        best_epoch, best_val_acc = history.best_epoch() or (None, None)
         return cls(run_id, started, status, config.optimizer, config.lr, config.batch_size, config.hidden,
-                   config.epochs, len(history.epoch_losses), history.test_acc,
-                   None if best is None else float(history.val_accs[best]), None if best is None else best + 1,
+                   config.epochs, len(history.epoch_losses), history.test_acc, best_val_acc, best_epoch,
                    float(sum(history.epoch_seconds)), checkpoint.dataset_name)
 
     @classmethod

@@ -21,6 +21,13 @@ class History:
     lrs: list[float] = field(default_factory=list)
     test_acc: float | None = None
 
+    def best_epoch(self) -> tuple[int, float] | None:
+        """(1-based epoch, validation accuracy) of the best epoch so far, or None before the first."""
+        if not self.val_accs:
+            return None
+        best = int(np.argmax(self.val_accs))
+        return best + 1, float(self.val_accs[best])
+
 
 @dataclass
 class Position:
