@@ -93,10 +93,12 @@ class SingleThreadedBlas:
         self._saved: list[list[int]] = []  # a stack, so that it nests
 
     def __enter__(self) -> SingleThreadedBlas:
-        self._saved.append([library.num_threads for library in self._libraries])
         if kernel_threads() > 1:  # kernels on one thread leave the other cores to BLAS
+            self._saved.append([library.num_threads for library in self._libraries])
             for library in self._libraries:
                 library.set_num_threads(1)
+        else:
+            self._saved.append([])  # nothing changed, nothing to restore
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -196,5 +196,5 @@ class TrainingStep:
             np.matmul(grad[i], weights[i].T, out=grad[i - 1])
             kernels.relu_backward(grad[i - 1], h[i - 1], grads.biases[i - 1])
         kernels.input_layer_weight_gradient(x.rows, images.starts, images.columns, images.values,
-                                            grad[0], grads.weights[0], kernels.THREADS)
+                                            grad[0], grads.weights[0], kernels.kernel_threads())
         return float(loss)

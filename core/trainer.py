@@ -22,7 +22,7 @@ from core.lcg import LCG, shuffle_in_place
 from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
 from core.run_state import Checkpoint, History, Position
-from core.sparse_images import MAX_DENSITY, SparseBatch, SparseImages
+from core.sparse_images import SparseBatch, SparseImages
 
 
 @dataclass
@@ -204,10 +204,11 @@ class Trainer:
 
     def _batch_reader(self, images: np.ndarray,
                       step: TrainingStep) -> Callable[[np.ndarray], np.ndarray | SparseBatch]:
-        """A function from batch indices to the step's input: dense float32 pixels / 255, or,
-        for the compiled step on mostly-zero images, the rows of a SparseImages built once."""
-        sample = images[:2000]
-        if step.fused and np.count_nonzero(sample) <= MAX_DENSITY * sample.size:
+        """A function from batch indices to the step's input: for the compiled step, the rows of a
+        SparseImages built once (measured on Fashion-MNIST, half its pixels ink: 0.96 s an epoch,
+        against 1.08 s converting each batch and 1.40 s with a dense BLAS input layer); else dense
+        float32 pixels / 255."""
+        if step.fused:
             return SparseImages.from_images(images).take
         pixels = np.empty((step.batch_size, images.shape[1]), dtype=np.uint8)
         x = np.empty(pixels.shape, dtype=FLOAT)
