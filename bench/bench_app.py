@@ -45,7 +45,7 @@ def in_app_run(app: QApplication, config: TrainConfig, dataset, settings_path: P
 
     window = create_main_window(QSettings(str(settings_path), QSettings.Format.IniFormat))
     window.show()
-    window.dataset = dataset  # as after a first run: the worker does not reload it
+    window.session.dataset = dataset  # as after a first run: the worker does not reload it
     window.training_panel.set_data_dir(str(dataset.folder))
     window.training_panel.apply_config(config)
     draw_a_digit(window)

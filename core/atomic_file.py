@@ -25,6 +25,8 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
                 content(temp_file)
             else:
                 temp_file.write(content)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())  # the data is on disk before the rename can be
         os.chmod(temp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would have
         os.replace(temp_name, path)
     except BaseException:

@@ -24,8 +24,6 @@ from core.dataset import APP_NAME
 from core.model_file import load_checkpoint, save_checkpoint
 from core.run_state import Checkpoint, History
 
-STATUSES = ("running", "finished", "stopped", "diverged", "interrupted")
-
 
 @dataclass(frozen=True)
 class RunRecord:

@@ -33,6 +33,8 @@ class BackgroundTask(QRunnable):
             self.relay.failed.emit(str(error))
         except MemoryError:
             self.relay.failed.emit("not enough memory")
+        except Exception as error:  # noqa: BLE001 - a task that dies unreported leaves its view waiting forever
+            self.relay.failed.emit(f"{type(error).__name__}: {error}")
         else:
             self.relay.done.emit(result)
 

@@ -50,6 +50,8 @@ class DownloadWorker(QObject):
             self.failed.emit(str(error), True)
         except DownloadError as error:
             self.failed.emit(str(error), False)
+        except OSError as error:  # the data folder itself (full disk, no permission): say so, end the dialog
+            self.failed.emit(f"{self.folder}: {error.strerror or error}", False)
         finally:
             self.done.emit()
 

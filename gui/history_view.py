@@ -103,11 +103,6 @@ class HistoryView(QWidget):
             return None
         return self.records[rows[0].row()].run_id
 
-    def select_run(self, run_id: str) -> None:
-        for row, record in enumerate(self.records):
-            if record.run_id == run_id:
-                self.table.selectRow(row)
-
     def _emit_for_selected(self, signal) -> None:
         run_id = self.selected_run_id()
         if run_id is not None:

@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self.store = store if store is not None else RunStore()
         self.session = TrainingSession(self.store, self)
         self.current: Checkpoint | None = None  # the model Save writes and the pad uses when idle
-        self.current_source = ""
         self.download: MnistDownload | None = None  # the latest download, with its thread and dialog
         self._loaded_runs = 0
         self._live_label = ""
@@ -184,19 +183,10 @@ class MainWindow(QMainWindow):
         self.history.delete_requested.connect(self._on_delete_run)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
-    # -- compatibility views of the session -------------------------------------------------------
+    # -- the session's state, read from the window ----------------------------------------------------
     @property
     def dataset(self) -> Dataset | None:
         return self.session.dataset
-
-    @dataset.setter
-    def dataset(self, dataset: Dataset | None) -> None:
-        self.session.dataset = dataset
-
-    @property
-    def training(self):
-        """The running TrainingThread, or None."""
-        return self.session.thread
 
     def is_training(self) -> bool:
         return self.session.is_running()
@@ -262,7 +252,7 @@ class MainWindow(QMainWindow):
         self._after_dataset = then
         self.statusBar().showMessage(f"Loading the dataset in {folder}…")
         self._keep(run_in_background(load_dataset, folder, done=self._on_background_dataset,
-                                     failed=self._on_background_failed))
+                                     failed=self._on_background_dataset_failed))
         return True
 
     @Slot(object)
@@ -274,10 +264,16 @@ class MainWindow(QMainWindow):
             then()
 
     @Slot(str)
-    def _on_background_failed(self, message: str) -> None:
+    def _on_background_dataset_failed(self, message: str) -> None:
+        self._after_dataset = None  # what waited for this dataset will not run on a later one
         self.statusBar().clearMessage()
+        self.errors.clear("No dataset to evaluate on: " + message)
+        self.show_error("Could not load the dataset", message)
+
+    @Slot(str)
+    def _on_evaluation_failed(self, message: str) -> None:
         self.errors.clear("Could not evaluate: " + message)
-        self.show_error("Could not load or evaluate", message)
+        self.show_error("Could not evaluate the model", message)
 
     def _keep(self, task) -> None:
         """Hold a background task until it reports, so its relay object stays alive."""
@@ -468,7 +464,7 @@ class MainWindow(QMainWindow):
             self.evaluate_current_model()
 
     def _set_current(self, checkpoint: Checkpoint, source: str) -> None:
-        self.current, self.current_source = checkpoint, source
+        self.current = checkpoint
         self._show_model(checkpoint.model.copy(), checkpoint.class_names, describe_checkpoint(checkpoint, source))
         self.save_action.setEnabled(not self.is_training())
         self.setWindowTitle(f"MNIST MLP — {source}")
@@ -553,16 +549,20 @@ class MainWindow(QMainWindow):
         def start() -> None:
             dataset = self.dataset
             self._evaluated_description = description[len("Model: "):]
-            self._keep(run_in_background(evaluate, model, dataset.test_images, dataset.test_labels,
-                                         dataset.class_names, done=self._on_evaluated,
-                                         failed=self._on_background_failed))
+
+            def score() -> tuple[Evaluation, np.ndarray]:  # the images travel with their scores
+                return evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names), \
+                    dataset.test_images
+
+            self._keep(run_in_background(score, done=self._on_evaluated, failed=self._on_evaluation_failed))
 
         if not self.with_dataset(start):
             self.errors.clear("No dataset to evaluate on: choose its folder in the training panel.")
 
     @Slot(object)
-    def _on_evaluated(self, evaluation: Evaluation) -> None:
-        self.errors.set_evaluation(evaluation, self.dataset.test_images, self._evaluated_description)
+    def _on_evaluated(self, result: tuple[Evaluation, np.ndarray]) -> None:
+        evaluation, images = result
+        self.errors.set_evaluation(evaluation, images, self._evaluated_description)
 
     def _on_test_image_chosen(self, image: np.ndarray, _probabilities: np.ndarray, index: int) -> None:
         dataset = self.dataset

@@ -7,14 +7,14 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from core.config import OPTIMIZERS
 from core.race import RaceResult
+from gui.training_panel import OPTIMIZER_LABELS
 
 COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch", "Status")
-LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 
 
 def result_cells(result: RaceResult) -> list[str]:
     best = "–" if result.best_epoch is None else f"{result.best_epoch} ({result.best_val_acc:.2%})"
-    return [LABELS.get(result.optimizer, result.optimizer), f"{result.lr:g}",
+    return [OPTIMIZER_LABELS.get(result.optimizer, result.optimizer), f"{result.lr:g}",
             "–" if result.test_acc is None else f"{result.test_acc:.2%}",
             "–" if result.seconds_per_epoch is None else f"{result.seconds_per_epoch:.2f}", best,
             f"{result.status} after {result.epochs_done} epochs" if result.status != "finished" else "finished"]
@@ -40,7 +40,7 @@ class RaceTable(QTableWidget):
             if result is not None:
                 cells = result_cells(result)
             else:
-                cells = [LABELS[name], "", "", "", "", "running…" if name == running else "waiting"]
+                cells = [OPTIMIZER_LABELS[name], "", "", "", "", "running…" if name == running else "waiting"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
