@@ -25,4 +25,8 @@ def apply_theme(app: QApplication) -> None:
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d7079"))
     app.setPalette(palette)
-    app.setStyleSheet("QGroupBox { font-weight: bold; } QLabel#readout { color: #a0a4ad; }")
+    app.setStyleSheet(
+        "QGroupBox { font-weight: bold; } QLabel#readout { color: #a0a4ad; }"
+        # an unticked box in a list is otherwise invisible on the dark base
+        " QListWidget::indicator { width: 12px; height: 12px; border: 1px solid #80848e; border-radius: 2px; }"
+        f" QListWidget::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}")
