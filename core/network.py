@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core import kernels
+from core import kernels, step_kernels
 from core.lcg import LCG
 from core.sparse_images import SparseBatch, SparseImages
 
@@ -112,26 +112,43 @@ class TrainingStep:
     mean loss. x is (B, 784) float32, or a `SparseBatch` (the rows of a `SparseImages`); labels
     (B,) integer class indices (no one-hot matrix).
 
-    Two paths compute the same step. The compiled one (`fused`, when numba is there) skips the
-    zero pixels in the input layer and fuses the element-wise passes (core/kernels.py); the dense
-    products of the other layers go to BLAS in both. The NumPy one is the readable definition,
-    and the tests pin the compiled path to it.
+    Two paths compute the same step. The compiled one (`fused`: numba, and a BLAS numba can call)
+    is one call that splits the batch across the cores and skips the zero pixels in the input
+    layer (core/step_kernels.py). The NumPy one is the readable definition, and the tests pin the
+    compiled path to it.
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, fused: bool | None = None) -> None:
         self.batch_size = batch_size
-        self.fused = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
-        self.fused = self.fused and len(layer_sizes) > 2  # the input layer must be a hidden one
+        self.layer_sizes = np.array(layer_sizes, dtype=np.int64)
+        wanted = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
+        wanted = wanted and len(layer_sizes) > 2  # the input layer must be a hidden one
+        self.sgemm = step_kernels.usable_sgemm() if wanted else None
+        self.fused = self.sgemm is not None
         widths = layer_sizes[1:]
-        self.z = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
+        # Each layer's z (relu'd in place to h by the compiled path) and grad_z, as (B, width)
+        # blocks of one buffer each: the compiled step finds them by the layer sizes alone.
+        self.activations = np.empty(batch_size * sum(widths), dtype=FLOAT)
+        self.gradients = np.empty_like(self.activations)
+        self.z = self._blocks(self.activations, widths)
+        self.grad = self._blocks(self.gradients, widths)
         self.h = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
-        self.grad = [np.empty((batch_size, width), dtype=FLOAT) for width in widths]
         self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
+        # the compiled step's other kernel threads keep their gradients here until they are summed
+        tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
+        self.partials = np.empty((kernels.THREADS - 1 if self.fused else 0, tail), dtype=FLOAT)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
         # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
         # caller that also evaluates between steps does it inside this too.
         self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
+
+    def _blocks(self, buffer: np.ndarray, widths: Sequence[int]) -> list[np.ndarray]:
+        blocks, start = [], 0
+        for width in widths:
+            blocks.append(buffer[start:start + self.batch_size * width].reshape(self.batch_size, width))
+            start += self.batch_size * width
+        return blocks
 
     def run(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)
@@ -140,8 +157,12 @@ class TrainingStep:
         if self.fused:
             if not isinstance(x, SparseBatch):
                 x = SparseImages.from_images(x).take(self.rows)
-            with self.single_threaded_blas:  # the cores go to the compiled kernels (core/kernels.py)
-                return self._run_compiled(model, x, labels, grads)
+            images = x.images
+            parts = min(kernels.kernel_threads(), batch, len(self.partials) + 1)
+            with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
+                return float(step_kernels.train_step(
+                    x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
+                    self.activations, self.gradients, grads.flat, self.partials, parts, self.sgemm))
         if isinstance(x, SparseBatch):
             x = x.to_dense(out=self.x)
         return self._run_numpy(model, x, labels, grads)
@@ -178,23 +199,3 @@ class TrainingStep:
                 np.sign(inputs[i], out=self.gate[i - 1])
                 grad_h *= self.gate[i - 1]
         return loss
-
-    def _run_compiled(self, model: MLP, x: SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
-        """The same step; hidden layers keep only h = relu(z) (h > 0 is relu'(z) too)."""
-        weights, biases, h, grad = model.weights, model.biases, self.h, self.grad
-        images = x.images
-        last = len(weights) - 1
-        kernels.input_layer_forward(x.rows, images.starts, images.columns, images.values,
-                                    weights[0], biases[0], h[0])
-        for i in range(1, last):
-            np.matmul(h[i - 1], weights[i], out=h[i])
-            kernels.bias_relu(h[i], biases[i])
-        logits = np.matmul(h[last - 1], weights[last], out=self.z[last])
-        loss = kernels.softmax_cross_entropy(logits, biases[last], labels, grad[last], grads.biases[last])
-        for i in range(last, 0, -1):
-            np.matmul(h[i - 1].T, grad[i], out=grads.weights[i])
-            np.matmul(grad[i], weights[i].T, out=grad[i - 1])
-            kernels.relu_backward(grad[i - 1], h[i - 1], grads.biases[i - 1])
-        kernels.input_layer_weight_gradient(x.rows, images.starts, images.columns, images.values,
-                                            grad[0], grads.weights[0], kernels.kernel_threads())
-        return float(loss)

@@ -127,3 +127,29 @@ def test_numpy_step_accepts_sparse_rows():
     sparse_loss = step.run(model, SparseImages.from_images(pixels).take(np.arange(8)), labels, sparse_grads)
     assert sparse_loss == dense_loss
     np.testing.assert_array_equal(sparse_grads.flat, dense_grads.flat)
+
+
+@needs_numba
+@pytest.mark.parametrize("batch", [1, 7, 64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_step_splits_any_batch_across_threads(batch, threads):
+    """Each thread's rows and the sum of their gradients: the NumPy step's result, whatever the
+    split (a batch smaller than the threads leaves some with no rows)."""
+    sizes = (784, 32, 16, 10)
+    model = MLP.initialized(sizes, seed=5)
+    pixels, labels = mnist_like_batch(batch=max(batch, 8), seed=batch)
+    pixels, labels = pixels[:batch], labels[:batch]
+    expected = ParameterBuffer(sizes)
+    expected_loss = TrainingStep(sizes, batch, fused=False).run(model, np.divide(pixels, np.float32(255)), labels,
+                                                                 expected)
+    step = TrainingStep(sizes, batch)
+    grads = ParameterBuffer(sizes)
+    grads.flat[...] = np.nan  # every gradient must be written
+    saved = kernels.kernel_threads()
+    kernels.set_kernel_threads(threads)
+    try:
+        loss = step.run(model, SparseImages.from_images(pixels).take(np.arange(batch)), labels, grads)
+    finally:
+        kernels.set_kernel_threads(saved)
+    assert loss == pytest.approx(expected_loss, rel=1e-6)
+    np.testing.assert_allclose(grads.flat, expected.flat, rtol=1e-4, atol=1e-7)

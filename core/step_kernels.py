@@ -1,0 +1,280 @@
+"""The compiled training step: one call per batch, its work split across the cores.
+
+`train_step` computes what TrainingStep's NumPy path computes (core/network.py), in two phases:
+
+1. Each kernel thread takes its own rows of the batch (`_forward_backward`): z1 = x W1 + b1 from
+   the ~150 non-zero pixels of each image only (an MNIST image is 81 % zeros), the dense layers
+   with single-threaded SGEMM (core/blas.py), the softmax loss, and the backward pass down to
+   grad_z1. The gradients of every parameter after W1 go to the thread's own buffer: the first
+   thread's straight into `grads`, the others' into `partials`.
+2. Each thread takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
+   once (`_input_weight_gradient`); and a range of the other parameters: the sum of the threads'
+   partial gradients.
+
+Why the batch is split rather than each product: a 64-row product on two BLAS threads was no
+faster than on one here, and OpenBLAS's threads and numba's busy-wait against each other. Split
+by rows, the dense layers, about half of a step, run on both cores with no wait between layers.
+Why one call: Python holds the GIL between calls, and the app's GUI thread wants it back.
+
+The sums are the NumPy path's, minus exact zeros, in another order (per thread, then across
+threads) and with FMA: they agree with it to float32 rounding (tests/core/test_network.py).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from core import blas
+from core.kernels import _compile, numba, prange
+
+
+@_compile(contract=True)
+def _add_weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover - compiled
+    """out += sum of weights[k] * matrix[rows[k]] for start <= k < stop.
+
+    Eight rows per pass over `out`, so `out` is loaded and stored once per eight products (it
+    stays in L1; the matrix rows stream from L2). The sum is still taken in order of k.
+    """
+    width = out.shape[0]
+    k = start
+    while k + 8 <= stop:
+        r0, r1, r2, r3 = matrix[rows[k]], matrix[rows[k + 1]], matrix[rows[k + 2]], matrix[rows[k + 3]]
+        r4, r5, r6, r7 = matrix[rows[k + 4]], matrix[rows[k + 5]], matrix[rows[k + 6]], matrix[rows[k + 7]]
+        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
+        w4, w5, w6, w7 = weights[k + 4], weights[k + 5], weights[k + 6], weights[k + 7]
+        for j in range(width):
+            out[j] = ((((((((out[j] + w0 * r0[j]) + w1 * r1[j]) + w2 * r2[j]) + w3 * r3[j])
+                         + w4 * r4[j]) + w5 * r5[j]) + w6 * r6[j]) + w7 * r7[j])
+        k += 8
+    while k < stop:
+        weight, row = weights[k], matrix[rows[k]]
+        for j in range(width):
+            out[j] += weight * row[j]
+        k += 1
+
+
+@_compile
+def _matmul(sgemm, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):  # pragma: no cover - compiled
+    """c = op(a) op(b), row-major, op = transpose where asked; m x k times k x n."""
+    if sgemm[1]:
+        blas.sgemm_ilp64(sgemm[0], trans_a, trans_b, m, n, k, a, lda, b, ldb, np.float32(0), c, ldc)
+    else:
+        blas.sgemm_lp64(sgemm[0], trans_a, trans_b, m, n, k, a, lda, b, ldb, np.float32(0), c, ldc)
+
+
+@_compile
+def _parameter_offsets(sizes):  # pragma: no cover - compiled
+    """offsets[i] = where layer i's W starts in the flat buffer (then its b); offsets[-1] = size."""
+    layers = sizes.shape[0] - 1
+    offsets = np.empty(layers + 1, dtype=np.int64)
+    total = 0
+    for i in range(layers):
+        offsets[i] = total
+        total += sizes[i] * sizes[i + 1] + sizes[i + 1]
+    offsets[layers] = total
+    return offsets
+
+
+@_compile
+def _layer_block(buffer, batch, sizes, layer):  # pragma: no cover - compiled
+    """Layer `layer`'s (batch, width) block of a buffer holding every layer's activations in turn."""
+    start = 0
+    for i in range(layer):
+        start += batch * sizes[i + 1]
+    width = sizes[layer + 1]
+    return buffer[start:start + batch * width].reshape(batch, width)
+
+
+@_compile
+def _bias_relu(z, bias):  # pragma: no cover - compiled
+    """z = relu(z + bias) in place."""
+    for r in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            z[r, j] = max(z[r, j] + bias[j], 0)
+
+
+@_compile
+def _relu_backward(grad_h, h, grad_bias):  # pragma: no cover - compiled
+    """grad_z = grad_h where h > 0, else 0, in place (h = relu(z), so h > 0 is relu'(z));
+    grad_bias = the column sums of grad_z."""
+    grad_bias[:] = 0
+    for r in range(grad_h.shape[0]):
+        for j in range(grad_h.shape[1]):
+            grad_z = grad_h[r, j] if h[r, j] > 0 else np.float32(0)
+            grad_h[r, j] = grad_z
+            grad_bias[j] += grad_z
+
+
+@_compile
+def _softmax_cross_entropy(z, bias, labels, inverse_batch, grad_z, grad_bias):  # pragma: no cover
+    """Summed loss and output gradient of the last layer, z = h W (bias not yet added).
+
+    p = softmax(z + bias) row by row (shifted by the row maximum); returns the sum of
+    -log max(p[label], tiny). grad_z = (p - onehot(label)) * inverse_batch, grad_bias its column sums.
+    """
+    rows, classes = z.shape
+    tiny = np.float32(np.finfo(np.float32).tiny)
+    grad_bias[:] = 0
+    loss = 0.0
+    for r in range(rows):
+        row = grad_z[r]
+        largest = -np.inf
+        for j in range(classes):
+            row[j] = z[r, j] + bias[j]
+            largest = max(largest, row[j])
+        total = np.float32(0)
+        for j in range(classes):
+            row[j] = np.exp(row[j] - largest)
+            total += row[j]
+        for j in range(classes):
+            row[j] /= total
+        label = labels[r]
+        loss -= np.log(max(row[label], tiny))
+        row[label] -= 1
+        for j in range(classes):
+            row[j] *= inverse_batch
+            grad_bias[j] += row[j]
+    return loss
+
+
+@_compile(contract=True)
+def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
+                      activations, gradients, tail, sgemm):  # pragma: no cover - compiled
+    """Phase 1 for the batch rows lo:hi; returns their summed loss.
+
+    activations/gradients hold each layer's h (z for the last) and grad_z, (batch, width) blocks
+    one after another; `tail` receives this part's gradients of every parameter after W1.
+    """
+    layers = sizes.shape[0] - 1
+    batch, rows = batch_rows.shape[0], hi - lo
+    offsets = _parameter_offsets(sizes)
+    tail_start = offsets[0] + sizes[0] * sizes[1]
+    if rows == 0:
+        tail[:] = 0
+        return 0.0
+
+    # forward: the input layer from the non-zero pixels, then the dense layers
+    weight = params[offsets[0]:tail_start].reshape(sizes[0], sizes[1])
+    bias = params[tail_start:offsets[1]]
+    h = _layer_block(activations, batch, sizes, 0)[lo:hi]
+    for r in range(rows):
+        image = batch_rows[lo + r]
+        h[r, :] = 0
+        _add_weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
+    _bias_relu(h, bias)
+    for i in range(1, layers):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        weight = params[offsets[i]:offsets[i] + fan_in * fan_out].reshape(fan_in, fan_out)
+        z = _layer_block(activations, batch, sizes, i)[lo:hi]
+        _matmul(sgemm, blas.NO_TRANSPOSE, blas.NO_TRANSPOSE, rows, fan_out, fan_in, h, fan_in, weight, fan_out,
+                z, fan_out)
+        if i < layers - 1:
+            _bias_relu(z, params[offsets[i] + fan_in * fan_out:offsets[i + 1]])
+        h = z
+
+    # loss, then backward down to grad_z1
+    last = layers - 1
+    grad_z = _layer_block(gradients, batch, sizes, last)[lo:hi]
+    last_bias = offsets[last] + sizes[last] * sizes[layers]
+    loss = _softmax_cross_entropy(h, params[last_bias:offsets[layers]], labels[lo:hi], np.float32(1.0 / batch),
+                                  grad_z, tail[last_bias - tail_start:offsets[layers] - tail_start])
+    for i in range(last, 0, -1):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        start = offsets[i] - tail_start
+        inputs = _layer_block(activations, batch, sizes, i - 1)[lo:hi]
+        grad_inputs = _layer_block(gradients, batch, sizes, i - 1)[lo:hi]
+        weight = params[offsets[i]:offsets[i] + fan_in * fan_out].reshape(fan_in, fan_out)
+        _matmul(sgemm, blas.TRANSPOSE, blas.NO_TRANSPOSE, fan_in, fan_out, rows, inputs, fan_in, grad_z, fan_out,
+                tail[start:start + fan_in * fan_out], fan_out)
+        _matmul(sgemm, blas.NO_TRANSPOSE, blas.TRANSPOSE, rows, fan_in, fan_out, grad_z, fan_out, weight, fan_out,
+                grad_inputs, fan_in)
+        _relu_backward(grad_inputs, inputs, tail[offsets[i] - fan_in - tail_start:start])
+        grad_z = grad_inputs
+    return loss
+
+
+@_compile(contract=True)
+def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, grad_z, grad_weight):  # pragma: no cover
+    """Rows first:stop of dW1 = x^T grad_z1 over the batch's sparse rows.
+
+    Row p sums x[b, p] grad_z[b] over the samples b where pixel p is non-zero, in order of b,
+    and is 0 where there are none. The batch's non-zero pixels in the range are first regrouped
+    by pixel (a counting sort), so that each row of grad_weight is written once.
+    """
+    batch = batch_rows.shape[0]
+    # pixel p's samples are samples[pixel_starts[p - first]:pixel_starts[p - first + 1]]
+    pixel_starts = np.zeros(stop - first + 1, dtype=np.int64)
+    for b in range(batch):
+        image = batch_rows[b]
+        for k in range(starts[image], starts[image + 1]):
+            if first <= columns[k] < stop:
+                pixel_starts[columns[k] - first + 1] += 1
+    for p in range(stop - first):
+        pixel_starts[p + 1] += pixel_starts[p]
+    samples = np.empty(pixel_starts[-1], dtype=np.int32)
+    pixel_values = np.empty(pixel_starts[-1], dtype=np.float32)
+    fill = pixel_starts[:-1].copy()
+    for b in range(batch):
+        image = batch_rows[b]
+        for k in range(starts[image], starts[image + 1]):
+            p = columns[k] - first
+            if 0 <= p < stop - first:
+                samples[fill[p]] = b
+                pixel_values[fill[p]] = values[k]
+                fill[p] += 1
+    for p in range(first, stop):
+        out = grad_weight[p]
+        out[:] = 0
+        _add_weighted_rows(out, grad_z, samples, pixel_values, pixel_starts[p - first], pixel_starts[p - first + 1])
+
+
+@_compile(contract=True, parallel=True)
+def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients,
+               grads, partials, parts, sgemm):  # pragma: no cover - compiled
+    """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
+    batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
+    thread's kernel threads and <= 1 + len(partials)."""
+    batch = batch_rows.shape[0]
+    offsets = _parameter_offsets(sizes)
+    tail_start = offsets[0] + sizes[0] * sizes[1]
+    tail = grads[tail_start:]
+    losses = np.zeros(parts)
+    for part in prange(parts):
+        own_tail = tail if part == 0 else partials[part - 1]
+        losses[part] = _forward_backward(part * batch // parts, (part + 1) * batch // parts, batch_rows, starts,
+                                         columns, values, labels, params, sizes, activations, gradients,
+                                         own_tail, sgemm)
+    pixels, tail_size = sizes[0], tail.shape[0]
+    grad_weight = grads[:tail_start].reshape(pixels, sizes[1])
+    grad_z1 = _layer_block(gradients, batch, sizes, 0)
+    for part in prange(parts):
+        _input_weight_gradient(part * pixels // parts, (part + 1) * pixels // parts, batch_rows, starts, columns,
+                               values, grad_z1, grad_weight)
+        for i in range(part * tail_size // parts, (part + 1) * tail_size // parts):
+            total = tail[i]
+            for other in range(parts - 1):
+                total += partials[other, i]
+            tail[i] = total
+    return losses.sum() / batch
+
+
+def _trial_product_agrees(sgemm: blas.Sgemm) -> bool:
+    """A small product through `_matmul` equals NumPy's (a wrong symbol or ABI would not)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 3), dtype=np.float32), rng.random((4, 3), dtype=np.float32)
+    c = np.zeros((5, 4), dtype=np.float32)
+    _matmul((sgemm.address, sgemm.ilp64), blas.NO_TRANSPOSE, blas.TRANSPOSE, 5, 4, 3, a, 3, b, 3, c, 4)
+    return bool(np.allclose(c, a @ b.T, rtol=1e-6))
+
+
+@functools.cache
+def usable_sgemm() -> tuple[int, bool] | None:
+    """(address, ilp64) of the SGEMM `train_step` takes, or None to use the NumPy step."""
+    if numba is None:
+        return None
+    sgemm = blas.find_sgemm()
+    if sgemm is None or not _trial_product_agrees(sgemm):
+        return None
+    return sgemm.address, sgemm.ilp64
