@@ -1,13 +1,14 @@
 """Seconds per epoch of the engine beside the plain per-batch NumPy reference, timed in one run.
 
-    python bench/bench_training.py [--data-dir DIR] [--repeats 3] [--memory] [--kernels numpy]
+    python bench/bench_training.py [--data-dir DIR] [--repeats 2] [--memory] [--kernels numpy]
 
-Prints a Markdown table: for each optimizer, one epoch (937 batches of 64) of the engine's
-Trainer and of core/reference.py on the same shuffled batches, and their ratio. Compare ratios,
-not seconds: machines here are shared and noisy, so each figure is the fastest of --repeats runs,
-engine and reference alternating. --memory adds the peak resident memory of a full 25-epoch Adam
-run (in a child process). --kernels numpy times the engine without numba (MNIST_MLP_KERNELS=numpy),
-to show what the compiled kernels buy.
+Prints a Markdown table: for each optimizer, epochs (937 batches of 64) of the engine's Trainer
+and of core/reference.py on the same shuffled batches, timed in alternating blocks of 100
+batches, and the median of the blocks' ratios. Compare ratios, not seconds: machines here are
+shared and their speed drifts, so seconds per epoch are medians of blocks, scaled to an epoch.
+--memory adds the peak resident memory of a full 25-epoch Adam run (in a child process).
+--kernels numpy times the engine without numba (MNIST_MLP_KERNELS=numpy), to show what the
+compiled kernels buy.
 """
 
 from __future__ import annotations
@@ -29,30 +30,43 @@ sys.path.insert(0, str(ROOT))
 from core import kernels  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
 from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.events import EpochEnd  # noqa: E402
+from core.events import BatchEnd  # noqa: E402
 from core.lcg import LCG, shuffle_in_place  # noqa: E402
 from core.network import MLP  # noqa: E402
 from core.reference import ReferenceNetwork  # noqa: E402
 from core.sparse_images import SparseImages  # noqa: E402
 from core.trainer import Trainer  # noqa: E402
 
+BLOCK = 100  # batches per timed block
 
-def engine_epoch_seconds(config: TrainConfig, dataset) -> float:
-    """One epoch through the Trainer, as the CLI and the app run it (validation excluded)."""
+
+def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, float]]:
+    """(engine, reference) seconds of each block of BLOCK batches of one epoch, taken in turn.
+
+    The engine is the Trainer, as the CLI and the app run it (validation excluded), paused
+    between blocks; the reference takes the same shuffled batches right after. Timed close
+    together, each pair sees the same machine, so their ratio stays steady while this shared
+    machine's speed drifts by 2x within minutes.
+    """
     trainer = Trainer(config.replace(epochs=1), dataset)
-    return next(event.seconds for event in trainer.run() if isinstance(event, EpochEnd))
-
-
-def reference_epoch_seconds(config: TrainConfig, dataset) -> float:
+    events = (event for event in trainer.run() if isinstance(event, BatchEnd))
     network = ReferenceNetwork(MLP.initialized(config.layer_sizes, config.seed, config.init), config)
     order = np.arange(len(dataset.train_images))
     shuffle_in_place(order, LCG(config.seed))
     batch = config.batch_size
-    started = time.perf_counter()
-    for start in range(0, len(order) - batch + 1, batch):
-        rows = order[start:start + batch]
-        network.step(dataset.train_images[rows], dataset.train_labels[rows], config.lr)
-    return time.perf_counter() - started
+    pairs = []
+    for first in range(0, trainer.batches_per_epoch - BLOCK + 1, BLOCK):
+        started = time.perf_counter()
+        for _ in range(BLOCK):
+            next(events)
+        engine = time.perf_counter() - started
+        started = time.perf_counter()
+        for start in range(first * batch, (first + BLOCK) * batch, batch):
+            rows = order[start:start + batch]
+            network.step(dataset.train_images[rows], dataset.train_labels[rows], config.lr)
+        pairs.append((engine, time.perf_counter() - started))
+    events.close()
+    return pairs
 
 
 def blas_description() -> str:
@@ -77,7 +91,7 @@ def peak_memory_of_full_run(data_dir: str | None) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the fastest is kept")
+    parser.add_argument("--repeats", type=int, default=2, help="epochs of each optimizer")
     parser.add_argument("--memory", action="store_true", help="also measure a full run's peak memory")
     parser.add_argument("--kernels", choices=("numba", "numpy"), default="numba",
                         help="numpy: the engine without its compiled kernels")
@@ -90,17 +104,20 @@ def main() -> int:
           f"fused kernels: {'numba' if kernels.AVAILABLE else 'off (NumPy path)'}")
     print(blas_description())
     print()
-    print("| optimizer | engine s/epoch | engine samples/s | reference s/epoch | speed-up |")
-    print("|---|---:|---:|---:|---:|")
-    engine_epoch_seconds(TrainConfig.for_optimizer("adam", hidden=(8,)), dataset)  # compile kernels
+    print(f"| optimizer | engine s/epoch | engine samples/s | reference s/epoch | speed-up (median of "
+          f"{BLOCK}-batch pairs) | speed-up range |")
+    print("|---|---:|---:|---:|---:|---:|")
+    list(Trainer(TrainConfig.for_optimizer("adam", hidden=(8,), epochs=1), dataset).run())  # compile kernels
     for name in ("sgd", "momentum", "adam"):
         config = TrainConfig.for_optimizer(name)
-        engine, reference = float("inf"), float("inf")
-        for _ in range(args.repeats):
-            engine = min(engine, engine_epoch_seconds(config, dataset))
-            reference = min(reference, reference_epoch_seconds(config, dataset))
-        samples = (len(dataset.train_images) // config.batch_size) * config.batch_size
-        print(f"| {name} | {engine:.3f} | {samples / engine:,.0f} | {reference:.3f} | {reference / engine:.2f}x |",
+        pairs = [pair for _ in range(args.repeats) for pair in paired_block_seconds(config, dataset)]
+        engine, reference = (np.array(times) for times in zip(*pairs))
+        speedups = reference / engine
+        batches = len(dataset.train_images) // config.batch_size
+        engine_epoch = np.median(engine) * batches / BLOCK
+        reference_epoch = np.median(reference) * batches / BLOCK
+        print(f"| {name} | {engine_epoch:.3f} | {batches * config.batch_size / engine_epoch:,.0f} | "
+              f"{reference_epoch:.3f} | {np.median(speedups):.2f}x | {speedups.min():.2f}-{speedups.max():.2f}x |",
               flush=True)
     if kernels.AVAILABLE:
         started = time.perf_counter()

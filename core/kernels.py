@@ -1,6 +1,6 @@
 """Compiled kernels for the optimizers and the data, with numba when it is installed.
 
-- Optimizer updates (`sgd_update`, `momentum_update`, `adam_update`). In NumPy an Adam step is
+- Optimizer updates (`update_range`, `optimizer_update`). In NumPy an Adam step is
   about ten passes over the 242,762 parameters; fused it is one (0.41 ms -> 0.13 ms per step).
   They perform the same float32 operations in the same order as core/optim.py, without fastmath,
   so both paths are bit-identical (tests/core/test_optim.py).
@@ -98,29 +98,43 @@ class SingleThreadedBlas:
 
 # -- optimizer updates: bit-identical to core/optim.py ---------------------------------------
 
-@_compile(parallel=True)
-def sgd_update(params, grads, lr):  # pragma: no cover - compiled
-    for i in prange(params.size):
-        params[i] -= grads[i] * lr
+SGD, MOMENTUM, ADAM = 0, 1, 2  # the `kind` of `update_range`
+
+
+@_compile
+def update_range(kind, params, grads, first, second, settings, start, stop):  # pragma: no cover - compiled
+    """One optimizer update of params[start:stop] (core/optim.py has the formulas).
+
+    kind SGD: settings = (lr,). MOMENTUM: first = velocity, settings = (lr, beta). ADAM: first,
+    second = m, v, settings = (1 - beta1, 1 - beta2, eps', step size), bias correction folded in.
+    """
+    if kind == SGD:
+        lr = settings[0]
+        for i in range(start, stop):
+            params[i] -= grads[i] * lr
+    elif kind == MOMENTUM:
+        lr, beta = settings[0], settings[1]
+        for i in range(start, stop):
+            v = first[i] * beta + grads[i]
+            first[i] = v
+            params[i] -= v * lr
+    else:
+        one_minus_beta1, one_minus_beta2, eps, step_size = settings[0], settings[1], settings[2], settings[3]
+        for i in range(start, stop):
+            g = grads[i]
+            m_i = first[i] + (g - first[i]) * one_minus_beta1
+            first[i] = m_i
+            v_i = second[i] + (g * g - second[i]) * one_minus_beta2
+            second[i] = v_i
+            params[i] -= (m_i / (np.sqrt(v_i) + eps)) * step_size
 
 
 @_compile(parallel=True)
-def momentum_update(params, grads, velocity, beta, lr):  # pragma: no cover - compiled
-    for i in prange(params.size):
-        v = velocity[i] * beta + grads[i]
-        velocity[i] = v
-        params[i] -= v * lr
-
-
-@_compile(parallel=True)
-def adam_update(params, grads, m, v, one_minus_beta1, one_minus_beta2, eps, step_size):  # pragma: no cover
-    for i in prange(params.size):
-        g = grads[i]
-        m_i = m[i] + (g - m[i]) * one_minus_beta1
-        m[i] = m_i
-        v_i = v[i] + (g * g - v[i]) * one_minus_beta2
-        v[i] = v_i
-        params[i] -= (m_i / (np.sqrt(v_i) + eps)) * step_size
+def optimizer_update(kind, params, grads, first, second, settings, parts):  # pragma: no cover - compiled
+    """`update_range` over all of params, in `parts` ranges (one per kernel thread)."""
+    for part in prange(parts):
+        update_range(kind, params, grads, first, second, settings, part * params.size // parts,
+                     (part + 1) * params.size // parts)
 
 
 # -- sparse input rows ---------------------------------------------------------------------------

@@ -16,9 +16,11 @@ import numpy as np
 
 from core import kernels, step_kernels
 from core.lcg import LCG
+from core.optim import Optimizer
 from core.sparse_images import SparseBatch, SparseImages
 
 FLOAT = np.float32
+_NO_UPDATE = (-1, np.empty(0, FLOAT), np.empty(0, FLOAT), np.empty(0, FLOAT))  # for step_kernels.train_step
 
 
 def _layer_views(buffer: np.ndarray, layer_sizes: Sequence[int]) -> tuple[list, list]:
@@ -151,21 +153,34 @@ class TrainingStep:
         return blocks
 
     def run(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer) -> float:
-        batch = len(x)
-        if batch != self.batch_size:
-            raise ValueError(f"step built for batches of {self.batch_size}, got {batch}")
+        if len(x) != self.batch_size:
+            raise ValueError(f"step built for batches of {self.batch_size}, got {len(x)}")
         if self.fused:
-            if not isinstance(x, SparseBatch):
-                x = SparseImages.from_images(x).take(self.rows)
-            images = x.images
-            parts = min(kernels.kernel_threads(), batch, len(self.partials) + 1)
-            with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
-                return float(step_kernels.train_step(
-                    x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
-                    self.activations, self.gradients, grads.flat, self.partials, parts, self.sgemm))
+            return self._run_compiled(model, x, labels, grads, _NO_UPDATE)
         if isinstance(x, SparseBatch):
             x = x.to_dense(out=self.x)
         return self._run_numpy(model, x, labels, grads)
+
+    def train(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer,
+              optimizer: Optimizer, lr: float) -> float:
+        """`run`, then the optimizer's update of the model: in the same compiled call when both
+        are compiled. The update is applied even when the loss is not finite."""
+        if self.fused and optimizer.fused and len(x) == self.batch_size:
+            return self._run_compiled(model, x, labels, grads, optimizer.compiled_update(lr))
+        loss = self.run(model, x, labels, grads)
+        optimizer.step(model.flat, grads.flat, lr)
+        return loss
+
+    def _run_compiled(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer,
+                      update: tuple) -> float:
+        if not isinstance(x, SparseBatch):
+            x = SparseImages.from_images(x).take(self.rows)
+        images = x.images
+        parts = min(kernels.kernel_threads(), self.batch_size, len(self.partials) + 1)
+        with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
+            return float(step_kernels.train_step(
+                x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
+                self.activations, self.gradients, grads.flat, self.partials, parts, self.sgemm, update))
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

@@ -30,9 +30,23 @@ class Optimizer:
     def __init__(self, size: int, fused: bool | None = None) -> None:
         self.size = size
         self.fused = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
-        self.scratch = np.empty(0 if self.fused else size, dtype=FLOAT)
+        self.scratch = np.empty(0 if self.fused else size, dtype=FLOAT)  # also the state SGD has not
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        """params -= the update for `grads` (one step: Adam counts it)."""
+        if self.fused:
+            kind, first, second, settings = self.compiled_update(lr)
+            kernels.optimizer_update(kind, params, grads, first, second, settings, kernels.kernel_threads())
+        else:
+            self._numpy_step(params, grads, lr)
+
+    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Count one step and return what `kernels.update_range` takes after params and grads:
+        (kind, first state, second state, float32 settings). The compiled training step applies
+        it while the gradients are still in cache (core/step_kernels.py)."""
+        raise NotImplementedError
+
+    def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:
@@ -52,10 +66,10 @@ class Optimizer:
 class SGD(Optimizer):
     name = "sgd"
 
-    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
-        if self.fused:
-            kernels.sgd_update(params, grads, FLOAT(lr))
-            return
+    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        return kernels.SGD, self.scratch, self.scratch, np.array([lr], dtype=FLOAT)
+
+    def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         np.multiply(grads, FLOAT(lr), out=self.scratch)
         params -= self.scratch
 
@@ -68,10 +82,10 @@ class Momentum(Optimizer):
         self.beta = FLOAT(beta)
         self.velocity = np.zeros(size, dtype=FLOAT)
 
-    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
-        if self.fused:
-            kernels.momentum_update(params, grads, self.velocity, self.beta, FLOAT(lr))
-            return
+    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        return kernels.MOMENTUM, self.velocity, self.velocity, np.array([lr, self.beta], dtype=FLOAT)
+
+    def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         self.velocity *= self.beta
         self.velocity += grads
         np.multiply(self.velocity, FLOAT(lr), out=self.scratch)
@@ -91,15 +105,18 @@ class Adam(Optimizer):
         self.v = np.zeros(size, dtype=FLOAT)
         self.t = 0
 
-    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+    def _next_settings(self, lr: float) -> np.ndarray:
+        """Count the step; (1 - beta1, 1 - beta2, eps sqrt(1 - b2^t), step size) in float32."""
         self.t += 1
         correction2 = math.sqrt(1.0 - self.beta2**self.t)
         step_size = lr * correction2 / (1.0 - self.beta1**self.t)
-        one_minus_beta1, one_minus_beta2 = FLOAT(1.0 - self.beta1), FLOAT(1.0 - self.beta2)
-        eps, step_size = FLOAT(self.eps * correction2), FLOAT(step_size)
-        if self.fused:
-            kernels.adam_update(params, grads, self.m, self.v, one_minus_beta1, one_minus_beta2, eps, step_size)
-            return
+        return np.array([1.0 - self.beta1, 1.0 - self.beta2, self.eps * correction2, step_size], dtype=FLOAT)
+
+    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        return kernels.ADAM, self.m, self.v, self._next_settings(lr)
+
+    def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        one_minus_beta1, one_minus_beta2, eps, step_size = self._next_settings(lr)
         scratch, m, v = self.scratch, self.m, self.v
         # m += (g - m) (1 - b1)
         np.subtract(grads, m, out=scratch)

@@ -162,7 +162,7 @@ class Trainer:
                 x = next_batch(indices)
                 np.take(train_labels, indices, out=labels)
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                    loss = step.run(self.model, x, labels, grads)
+                    loss = step.train(self.model, x, labels, grads, self.optimizer, position.lr)
                 if not math.isfinite(loss):
                     self._restore(last_good)
                     del history.batch_losses[epoch_start_loss_index:]
@@ -172,7 +172,6 @@ class Trainer:
                                f"rate {position.lr:g} is too high for {config.optimizer}. Lower it and "
                                f"start again. The weights from before epoch {epoch} were kept.")
                     break
-                self.optimizer.step(self.model.flat, grads.flat, position.lr)
                 history.batch_losses.append(loss)
                 position.next_batch = batch + 1
                 epoch_seconds = time.perf_counter() - epoch_started - paused_seconds

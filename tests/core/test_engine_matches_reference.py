@@ -24,8 +24,7 @@ def test_fast_step_matches_reference_over_several_steps(optimizer):
         pixels[rng.random(pixels.shape) < 0.8] = 0  # MNIST-like sparsity
         labels = rng.integers(0, 10, 64)
         x = np.divide(pixels, np.float32(255), dtype=np.float32)
-        fast_loss = step.run(model, x, labels, grads)
-        fast_optimizer.step(model.flat, grads.flat, config.lr)
+        fast_loss = step.train(model, x, labels, grads, fast_optimizer, config.lr)  # as the Trainer does
         reference_loss = reference.step(pixels, labels, config.lr)
         assert fast_loss == pytest.approx(reference_loss, rel=1e-5)
     np.testing.assert_allclose(model.flat, reference.flat_parameters(), rtol=1e-4, atol=2e-6)

@@ -153,3 +153,27 @@ def test_compiled_step_splits_any_batch_across_threads(batch, threads):
         kernels.set_kernel_threads(saved)
     assert loss == pytest.approx(expected_loss, rel=1e-6)
     np.testing.assert_allclose(grads.flat, expected.flat, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_train_applies_the_optimizers_own_update(name):
+    """step.train (the update inside the compiled step) = step.run, then optimizer.step."""
+    from core.config import TrainConfig
+    from core.optim import make_optimizer
+
+    config = TrainConfig.for_optimizer(name)
+    sizes = (784, 32, 16, 10)
+    pixels, labels = mnist_like_batch(batch=16, seed=2)
+    batch = SparseImages.from_images(pixels).take(np.arange(16))
+    models = [MLP.initialized(sizes, seed=4) for _ in range(2)]
+    optimizers = [make_optimizer(config, models[0].flat.size) for _ in range(2)]
+    step = TrainingStep(sizes, 16)
+    for _ in range(3):
+        grads = ParameterBuffer(sizes)
+        together = step.train(models[0], batch, labels, grads, optimizers[0], config.lr)
+        apart = step.run(models[1], batch, labels, grads)
+        optimizers[1].step(models[1].flat, grads.flat, config.lr)
+        assert together == apart
+    np.testing.assert_array_equal(models[0].flat, models[1].flat)
+    for key, value in optimizers[0].state().items():
+        np.testing.assert_array_equal(value, optimizers[1].state()[key])
