@@ -139,6 +139,11 @@ class TrainingStep:
         # the compiled step's other kernel threads keep their gradients here until they are summed
         tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
         self.partials = np.empty((kernels.THREADS - 1 if self.fused else 0, tail), dtype=FLOAT)
+        # and each thread's scratch for regrouping the batch's pixels (step_kernels._input_weight_gradient)
+        threads, pixels = (kernels.THREADS, layer_sizes[0]) if self.fused else (0, 0)
+        self.sort_samples = np.empty((threads, batch_size * pixels), dtype=np.int32)
+        self.sort_values = np.empty((threads, batch_size * pixels), dtype=FLOAT)
+        self.sort_counts = np.empty((threads, 2 * (pixels + 1)), dtype=np.int64)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
         # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
@@ -180,7 +185,8 @@ class TrainingStep:
         with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
             return float(step_kernels.train_step(
                 x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
-                self.activations, self.gradients, grads.flat, self.partials, parts, self.sgemm, update))
+                self.activations, self.gradients, grads.flat, self.partials, self.sort_samples, self.sort_values,
+                self.sort_counts, parts, self.sgemm, update))
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

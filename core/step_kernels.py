@@ -35,8 +35,9 @@ from core.kernels import _compile, numba, prange, update_range
 def _add_weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover - compiled
     """out += sum of weights[k] * matrix[rows[k]] for start <= k < stop.
 
-    Eight rows per pass over `out`, so `out` is loaded and stored once per eight products (it
-    stays in L1; the matrix rows stream from L2). The sum is still taken in order of k.
+    Eight rows per pass over `out` (then four, then one), so `out` is loaded and stored once per
+    eight products (it stays in L1; the matrix rows stream from L2). The sum is still taken in
+    order of k, so the grouping does not change the result.
     """
     width = out.shape[0]
     k = start
@@ -49,6 +50,12 @@ def _add_weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no c
             out[j] = ((((((((out[j] + w0 * r0[j]) + w1 * r1[j]) + w2 * r2[j]) + w3 * r3[j])
                          + w4 * r4[j]) + w5 * r5[j]) + w6 * r6[j]) + w7 * r7[j])
         k += 8
+    if k + 4 <= stop:  # a pixel row's dW1 has ~12 samples: four at once, not one by one
+        r0, r1, r2, r3 = matrix[rows[k]], matrix[rows[k + 1]], matrix[rows[k + 2]], matrix[rows[k + 3]]
+        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
+        for j in range(width):
+            out[j] = (((out[j] + w0 * r0[j]) + w1 * r1[j]) + w2 * r2[j]) + w3 * r3[j]
+        k += 4
     while k < stop:
         weight, row = weights[k], matrix[rows[k]]
         for j in range(width):
@@ -197,16 +204,21 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
 
 
 @_compile(contract=True)
-def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, grad_z, grad_weight):  # pragma: no cover
+def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, grad_z, grad_weight,
+                           samples, pixel_values, counts):  # pragma: no cover
     """Rows first:stop of dW1 = x^T grad_z1 over the batch's sparse rows.
 
     Row p sums x[b, p] grad_z[b] over the samples b where pixel p is non-zero, in order of b,
     and is 0 where there are none. The batch's non-zero pixels in the range are first regrouped
-    by pixel (a counting sort), so that each row of grad_weight is written once.
+    by pixel (a counting sort into the scratch arrays samples, pixel_values: batch * pixels
+    long, and counts: 2 * (pixels + 1)), so that each row of grad_weight is written once.
+    Allocating the scratch at each step made the step twice as slow in a thread other than
+    Python's main one (glibc gives other threads their own heaps, trimmed at every free).
     """
     batch = batch_rows.shape[0]
     # pixel p's samples are samples[pixel_starts[p - first]:pixel_starts[p - first + 1]]
-    pixel_starts = np.zeros(stop - first + 1, dtype=np.int64)
+    pixel_starts = counts[:stop - first + 1]
+    pixel_starts[:] = 0
     for b in range(batch):
         image = batch_rows[b]
         for k in range(starts[image], starts[image + 1]):
@@ -214,9 +226,8 @@ def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, gra
                 pixel_starts[columns[k] - first + 1] += 1
     for p in range(stop - first):
         pixel_starts[p + 1] += pixel_starts[p]
-    samples = np.empty(pixel_starts[-1], dtype=np.int32)
-    pixel_values = np.empty(pixel_starts[-1], dtype=np.float32)
-    fill = pixel_starts[:-1].copy()
+    fill = counts[stop - first + 1:2 * (stop - first) + 1]
+    fill[:] = pixel_starts[:-1]
     for b in range(batch):
         image = batch_rows[b]
         for k in range(starts[image], starts[image + 1]):
@@ -232,11 +243,12 @@ def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, gra
 
 
 @_compile(contract=True, parallel=True)
-def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients,
-               grads, partials, parts, sgemm, update):  # pragma: no cover - compiled
+def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients, grads,
+               partials, sort_samples, sort_values, sort_counts, parts, sgemm, update):  # pragma: no cover
     """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
     batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
-    thread's kernel threads and <= 1 + len(partials).
+    thread's kernel threads and <= 1 + len(partials). sort_* are each part's scratch for
+    `_input_weight_gradient` (rows of batch * pixels, batch * pixels and 2 * (pixels + 1)).
 
     `update` = (kind, first, second, settings) of `kernels.update_range`, applied to each range
     of params once its gradients are summed; kind -1 leaves params alone.
@@ -258,13 +270,14 @@ def train_step(batch_rows, starts, columns, values, labels, params, sizes, activ
     width = sizes[1]
     for part in prange(parts):
         first_pixel, stop_pixel = part * pixels // parts, (part + 1) * pixels // parts
-        _input_weight_gradient(first_pixel, stop_pixel, batch_rows, starts, columns, values, grad_z1, grad_weight)
+        _input_weight_gradient(first_pixel, stop_pixel, batch_rows, starts, columns, values, grad_z1, grad_weight,
+                               sort_samples[part], sort_values[part], sort_counts[part])
         start, stop = part * tail_size // parts, (part + 1) * tail_size // parts
-        for i in range(start, stop):
-            total = tail[i]
-            for other in range(parts - 1):
-                total += partials[other, i]
-            tail[i] = total
+        summed = tail[start:stop]
+        for other in range(parts - 1):
+            partial = partials[other, start:stop]
+            for i in range(summed.size):  # from 0, so that it vectorizes
+                summed[i] += partial[i]
         if kind >= 0:
             update_range(kind, params, grads, first, second, settings, first_pixel * width, stop_pixel * width)
             update_range(kind, params, grads, first, second, settings, tail_start + start, tail_start + stop)

@@ -124,22 +124,28 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> Iterator[TrainingEvent]:
         """Train until the configured epochs are done, the run is stopped, or the loss diverges."""
+        config = self.config
+        step = TrainingStep(config.layer_sizes, config.batch_size)
+        grads = ParameterBuffer(config.layer_sizes)
+        next_batch = self._batch_reader(self.splits.train_images, step)
+        labels = np.empty(config.batch_size, dtype=self.splits.train_labels.dtype)
+        shuffler = LCG(self.position.shuffle_state)
+        with step.single_threaded_blas:  # once for the whole loop, not at every step
+            yield from self._epochs(step, grads, next_batch, labels, shuffler)
+
+    def _epochs(self, step: TrainingStep, grads: ParameterBuffer, next_batch, labels: np.ndarray,
+                shuffler: LCG) -> Iterator[TrainingEvent]:
+        """The body of `run`, with BLAS kept on one thread around it."""
         config, position, history = self.config, self.position, self.history
         batch_size, batches = config.batch_size, self.batches_per_epoch
-        step = TrainingStep(config.layer_sizes, batch_size)
-        grads = ParameterBuffer(config.layer_sizes)
-        train_images, train_labels = self.splits.train_images, self.splits.train_labels
-        next_batch = self._batch_reader(train_images, step)
-        labels = np.empty(batch_size, dtype=train_labels.dtype)
-        shuffler = LCG(position.shuffle_state)
+        train_labels, train_count = self.splits.train_labels, len(self.splits.train_images)
         last_good = self._snapshot()
         elapsed_before = 0.0
         status, message = "finished", ""
-
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
             if position.order is None:
-                position.order = np.arange(len(train_images))
+                position.order = np.arange(train_count)
                 position.shuffled_epoch = 0
             if position.shuffled_epoch != epoch:
                 shuffle_in_place(position.order, shuffler)

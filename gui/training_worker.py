@@ -131,7 +131,9 @@ class TrainingWorker(QObject):
     # -- the work, in the worker thread ---------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        kernels.set_kernel_threads(1)  # a core for the GUI, whose painting would stall two-thread kernels
+        # All cores, as headless: one compiled call per batch leaves the GIL to the GUI. (This is
+        # only fast while the GUI thread never runs a parallel kernel itself: see core/kernels.py.)
+        kernels.set_kernel_threads(kernels.THREADS)
         try:
             trainer = self._prepare()
             if trainer is not None:
