@@ -13,6 +13,12 @@ pools together made a step 10-20 times slower here, so while it runs the compile
 BLAS on the calling thread (`SingleThreadedBlas`, with threadpoolctl). Without threadpoolctl, or
 on one core, every kernel runs on the calling thread. All of them release the GIL.
 
+Which thread calls them matters. Measured here, the Trainer on two kernel threads in a thread
+other than Python's main one ran at full speed (70-85k samples/s, as in the main thread) until
+the main thread had once run a parallel kernel itself; from then on, at 25-45k. (GNU OpenMP
+then counts more threads than cores and its workers sleep instead of spinning between calls.)
+The app therefore trains only in its worker thread, never in the GUI thread.
+
 Without numba (or with MNIST_MLP_KERNELS=numpy) `AVAILABLE` is False and callers use NumPy.
 """
 
