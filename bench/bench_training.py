@@ -14,6 +14,7 @@ compiled kernels buy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import resource
@@ -38,6 +39,9 @@ from core.sparse_images import SparseImages  # noqa: E402
 from core.trainer import Trainer  # noqa: E402
 
 BLOCK = 100  # batches per timed block
+# Idle seconds before each block: OpenBLAS's threads spin for about 0.1 s after their last job
+# (2^28 cycles), and would take a core from the engine's first batches after a reference block.
+SETTLE = 0.25
 
 
 def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, float]]:
@@ -56,17 +60,29 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
     batch = config.batch_size
     pairs = []
     for first in range(0, trainer.batches_per_epoch - BLOCK + 1, BLOCK):
+        time.sleep(SETTLE)
         started = time.perf_counter()
         for _ in range(BLOCK):
             next(events)
         engine = time.perf_counter() - started
-        started = time.perf_counter()
-        for start in range(first * batch, (first + BLOCK) * batch, batch):
-            rows = order[start:start + batch]
-            network.step(dataset.train_images[rows], dataset.train_labels[rows], config.lr)
-        pairs.append((engine, time.perf_counter() - started))
+        time.sleep(SETTLE)
+        with all_blas_threads():  # the paused Trainer keeps BLAS on one thread (core/trainer.py)
+            started = time.perf_counter()
+            for start in range(first * batch, (first + BLOCK) * batch, batch):
+                rows = order[start:start + batch]
+                network.step(dataset.train_images[rows], dataset.train_labels[rows], config.lr)
+            pairs.append((engine, time.perf_counter() - started))
     events.close()
     return pairs
+
+
+def all_blas_threads():
+    """BLAS on every core, as the reference runs alone (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=os.cpu_count(), user_api="blas")
 
 
 def blas_description() -> str:
