@@ -1,12 +1,13 @@
-"""NumPy's own SGEMM (float32 matrix multiply), callable from compiled numba code.
+"""Where NumPy's own SGEMM (float32 matrix multiply) is, for compiled numba code to call.
 
 Why: the compiled training step (core/step_kernels.py) is one call that splits the batch across
 the cores, and each core multiplies its own rows. numba's `np.dot` would need SciPy for that;
 NumPy already carries a BLAS, so the step calls that library's `cblas_sgemm` by its address.
-The address is an argument of the compiled code, not a constant in it, so numba can cache it.
 
-`SGEMM` is None, and the step uses NumPy instead, when no known symbol is found (threadpoolctl
-names the library) or when a trial product disagrees with NumPy's.
+`find_sgemm()` is None, and the step uses NumPy instead, when no symbol is found whose integer
+size is known: NumPy's wheels export `scipy_cblas_sgemm64_` (64-bit sizes); a plain
+`cblas_sgemm` is taken only from an OpenBLAS whose build says whether it uses 64-bit integers,
+since passing sizes of the wrong width would read garbage, and no trial product can tell.
 """
 
 from __future__ import annotations
@@ -16,20 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-try:
-    from llvmlite import ir
-    from numba import types
-    from numba.extending import intrinsic
-except ImportError:  # without numba nothing here is used
-    intrinsic = None
-
 ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
 
-# The symbol names of cblas_sgemm, and whether its integers are 64-bit (ILP64), as NumPy's wheels
-# (scipy-openblas), older wheels (openblas64_), and LP64 builds (MKL, Accelerate, system OpenBLAS)
-# export it.
-_SYMBOLS = (("scipy_cblas_sgemm64_", True), ("cblas_sgemm64_", True),
-            ("scipy_cblas_sgemm", False), ("cblas_sgemm", False))
+# cblas_sgemm's names whose suffix says its integers are 64-bit (ILP64): NumPy's wheels
+# (scipy-openblas) and older ones (openblas64_).
+_ILP64_SYMBOLS = ("scipy_cblas_sgemm64_", "cblas_sgemm64_")
+# names that say nothing about it: used only when the library's own configuration tells
+_PLAIN_SYMBOLS = (("scipy_cblas_sgemm", "scipy_openblas_get_config"), ("cblas_sgemm", "openblas_get_config"))
 
 
 @dataclass(frozen=True)
@@ -55,44 +49,17 @@ def find_sgemm() -> Sgemm | None:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for symbol, ilp64 in _SYMBOLS:
-            function = getattr(library, symbol, None)
-            if function is not None:
-                return Sgemm(ctypes.cast(function, ctypes.c_void_p).value, ilp64)
+        for symbol in _ILP64_SYMBOLS:
+            if hasattr(library, symbol):
+                return Sgemm(_address(library, symbol), ilp64=True)
+        for symbol, config_symbol in _PLAIN_SYMBOLS:
+            if hasattr(library, symbol) and hasattr(library, config_symbol):
+                get_config = getattr(library, config_symbol)
+                get_config.restype = ctypes.c_char_p
+                config = get_config() or b""
+                return Sgemm(_address(library, symbol), ilp64=b"USE64BITINT" in config)
     return None
 
 
-if intrinsic is not None:
-    def _make_sgemm_call(size_bits: int):
-        @intrinsic
-        def call(typingctx, address, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-            """cblas_sgemm(RowMajor, trans_a, trans_b, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)."""
-            signature = types.void(address, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
-
-            def codegen(context, builder, signature, args):
-                i32, size, f32 = ir.IntType(32), ir.IntType(size_bits), ir.FloatType()
-                pointer = ir.IntType(8).as_pointer()
-                function_type = ir.FunctionType(ir.VoidType(), [i32, i32, i32, size, size, size, f32, pointer,
-                                                                size, pointer, size, f32, pointer, size])
-                function = builder.inttoptr(args[0], function_type.as_pointer())
-
-                def integer(index, kind):
-                    value = context.cast(builder, args[index], signature.args[index], types.int64)
-                    return builder.trunc(value, kind) if kind.width < 64 else value
-
-                def data(index):
-                    array = context.make_array(signature.args[index])(context, builder, args[index])
-                    return builder.bitcast(array.data, pointer)
-
-                beta_value = context.cast(builder, args[10], signature.args[10], types.float32)
-                builder.call(function, [
-                    ir.Constant(i32, ROW_MAJOR), integer(1, i32), integer(2, i32),
-                    integer(3, size), integer(4, size), integer(5, size), ir.Constant(f32, 1.0),
-                    data(6), integer(7, size), data(8), integer(9, size), beta_value, data(11), integer(12, size)])
-                return context.get_dummy_value()
-
-            return signature, codegen
-        return call
-
-    sgemm_ilp64 = _make_sgemm_call(64)
-    sgemm_lp64 = _make_sgemm_call(32)
+def _address(library: ctypes.CDLL, symbol: str) -> int:
+    return ctypes.cast(getattr(library, symbol), ctypes.c_void_p).value

@@ -1,11 +1,8 @@
-"""Compiled kernels for the optimizers and the data, with numba when it is installed.
+"""Compiled kernels for the data, and how every compiled kernel is built and threaded.
 
-- Optimizer updates (`update_range`, `optimizer_update`). In NumPy an Adam step is
-  about ten passes over the 242,762 parameters; fused it is one (0.41 ms -> 0.13 ms per step).
-  They perform the same float32 operations in the same order as core/optim.py, without fastmath,
-  so both paths are bit-identical (tests/core/test_optim.py).
 - The images as compressed sparse rows (`count_nonzero_rows`, `fill_sparse_rows`), which the
-  compiled training step reads (core/step_kernels.py), and the seed's shuffle (`swap_in_order`).
+  compiled training step reads, and the seed's shuffle (`swap_in_order`). The training step and
+  the optimizer updates are in core/step_kernels.py.
 
 Threads: the optimizer updates and the training step split their work over the cores (numba
 prange) when `PARALLEL`. numba's workers and OpenBLAS's both busy-wait between jobs, and the two
@@ -25,6 +22,7 @@ Without numba (or with MNIST_MLP_KERNELS=numpy) `AVAILABLE` is False and callers
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -56,17 +54,15 @@ def _compile(function=None, *, contract: bool = False, parallel: bool = False):
     def decorate(function):
         if numba is None:
             return None
-        return numba.njit(nogil=True, cache=True, error_model="numpy", parallel=parallel and PARALLEL,
-                          fastmath={"contract"} if contract else False)(function)
+        # numba's cache key leaves out the flags: a serial build cached under NUMBA_NUM_THREADS=1
+        # would later be loaded by parallel runs. So parallel kernels are cached only when parallel.
+        return numba.njit(nogil=True, cache=PARALLEL or not parallel, error_model="numpy",
+                          parallel=parallel and PARALLEL, fastmath={"contract"} if contract else False)(function)
     return decorate if function is None else decorate(function)
 
 
 def set_kernel_threads(count: int) -> None:
-    """How many threads the calling thread's kernels use (numba keeps this setting per thread).
-
-    The app's training thread takes one, leaving a core to the GUI: two-thread kernels wait for
-    both cores at every call, and a GUI painting on one of them stalls each of those calls.
-    """
+    """How many threads the calling thread's kernels use (numba keeps this setting per thread)."""
     if PARALLEL:
         numba.set_num_threads(max(1, min(count, THREADS)))
 
@@ -76,77 +72,46 @@ def kernel_threads() -> int:
 
 
 class SingleThreadedBlas:
-    """Context manager: inside it, BLAS (NumPy's matmul) runs on the calling thread only.
+    """Context manager: inside it, BLAS (NumPy's matmul) runs on one thread, process-wide.
 
-    Reusable; costs two calls into the BLAS library on entry and on exit, none when nested. (Set
-    and reset at every step, they made the app's timer late: OpenBLAS's threads woke each time.)
-    Does nothing unless
+    BLAS's thread count belongs to the process, so all instances share one count of holders:
+    the first to enter saves the count and sets 1, the last to leave restores it (two Trainers
+    run side by side must not restore each other's setting). Entering while held costs no call
+    into BLAS; the Trainer holds it over its whole loop, as setting and resetting it at every
+    step woke OpenBLAS's threads each time and made the app's timer late. Does nothing unless
     `enabled` and PARALLEL (without threadpoolctl BLAS keeps its threads), nor while the calling
     thread's kernels run on one thread (set_kernel_threads).
     """
 
+    _lock = threading.Lock()
+    _holders = 0
+    _saved: list[int] = []
+
     def __init__(self, enabled: bool = True) -> None:
         controllers = ThreadpoolController().lib_controllers if enabled and PARALLEL else []
         self._libraries = [library for library in controllers if library.user_api == "blas"]
-        self._saved: list[list[int]] = []  # a stack, so that it nests
+        self._counted: list[bool] = []  # per nesting level: whether it holds the limit
 
     def __enter__(self) -> SingleThreadedBlas:
-        if self._saved:  # already inside: the Trainer holds it over its whole loop
-            self._saved.append([])
-        elif kernel_threads() > 1:  # kernels on one thread leave the other cores to BLAS
-            self._saved.append([library.num_threads for library in self._libraries])
-            for library in self._libraries:
-                library.set_num_threads(1)
-        else:
-            self._saved.append([])  # nothing changed, nothing to restore
+        counted = bool(self._libraries) and kernel_threads() > 1  # one-thread kernels leave BLAS the cores
+        self._counted.append(counted)
+        if counted:
+            with SingleThreadedBlas._lock:
+                if SingleThreadedBlas._holders == 0:
+                    SingleThreadedBlas._saved = [library.num_threads for library in self._libraries]
+                    for library in self._libraries:
+                        library.set_num_threads(1)
+                SingleThreadedBlas._holders += 1
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for library, threads in zip(self._libraries, self._saved.pop()):
-            library.set_num_threads(threads)
-
-
-# -- optimizer updates: bit-identical to core/optim.py ---------------------------------------
-
-SGD, MOMENTUM, ADAM = 0, 1, 2  # the `kind` of `update_range`
-
-
-@_compile
-def update_range(kind, params, grads, first, second, settings, start, stop):  # pragma: no cover - compiled
-    """One optimizer update of params[start:stop] (core/optim.py has the formulas).
-
-    kind SGD: settings = (lr,). MOMENTUM: first = velocity, settings = (lr, beta). ADAM: first,
-    second = m, v, settings = (1 - beta1, 1 - beta2, eps', step size), bias correction folded in.
-    The loops run over slices from 0: LLVM vectorizes those, not `range(start, stop)` (6x slower).
-    """
-    w, g = params[start:stop], grads[start:stop]
-    if kind == SGD:
-        lr = settings[0]
-        for i in range(w.size):
-            w[i] -= g[i] * lr
-    elif kind == MOMENTUM:
-        lr, beta, velocity = settings[0], settings[1], first[start:stop]
-        for i in range(w.size):
-            v = velocity[i] * beta + g[i]
-            velocity[i] = v
-            w[i] -= v * lr
-    else:
-        one_minus_beta1, one_minus_beta2, eps, step_size = settings[0], settings[1], settings[2], settings[3]
-        m, v = first[start:stop], second[start:stop]
-        for i in range(w.size):
-            m_i = m[i] + (g[i] - m[i]) * one_minus_beta1
-            m[i] = m_i
-            v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_beta2
-            v[i] = v_i
-            w[i] -= (m_i / (np.sqrt(v_i) + eps)) * step_size
-
-
-@_compile(parallel=True)
-def optimizer_update(kind, params, grads, first, second, settings, parts):  # pragma: no cover - compiled
-    """`update_range` over all of params, in `parts` ranges (one per kernel thread)."""
-    for part in prange(parts):
-        update_range(kind, params, grads, first, second, settings, part * params.size // parts,
-                     (part + 1) * params.size // parts)
+        if not self._counted.pop():
+            return
+        with SingleThreadedBlas._lock:
+            SingleThreadedBlas._holders -= 1
+            if SingleThreadedBlas._holders == 0:
+                for library, threads in zip(self._libraries, SingleThreadedBlas._saved):
+                    library.set_num_threads(threads)
 
 
 # -- sparse input rows ---------------------------------------------------------------------------

@@ -139,11 +139,11 @@ class TrainingStep:
         # the compiled step's other kernel threads keep their gradients here until they are summed
         tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
         self.partials = np.empty((kernels.THREADS - 1 if self.fused else 0, tail), dtype=FLOAT)
-        # and each thread's scratch for regrouping the batch's pixels (step_kernels._input_weight_gradient)
-        threads, pixels = (kernels.THREADS, layer_sizes[0]) if self.fused else (0, 0)
-        self.sort_samples = np.empty((threads, batch_size * pixels), dtype=np.int32)
-        self.sort_values = np.empty((threads, batch_size * pixels), dtype=FLOAT)
-        self.sort_counts = np.empty((threads, 2 * (pixels + 1)), dtype=np.int64)
+        # and the scratch for regrouping the batch's pixels, shared out by pixel range among the threads
+        pixels = layer_sizes[0] if self.fused else 0
+        self.sort_samples = np.empty(batch_size * pixels, dtype=np.int32)
+        self.sort_values = np.empty(batch_size * pixels, dtype=FLOAT)
+        self.sort_counts = np.empty(2 * pixels + kernels.THREADS, dtype=np.int64)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
         # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from core import kernels
+from core import kernels, step_kernels
 from core.config import TrainConfig
 
 FLOAT = np.float32
@@ -36,12 +36,12 @@ class Optimizer:
         """params -= the update for `grads` (one step: Adam counts it)."""
         if self.fused:
             kind, first, second, settings = self.compiled_update(lr)
-            kernels.optimizer_update(kind, params, grads, first, second, settings, kernels.kernel_threads())
+            step_kernels.optimizer_update(kind, params, grads, first, second, settings, kernels.kernel_threads())
         else:
             self._numpy_step(params, grads, lr)
 
     def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """Count one step and return what `kernels.update_range` takes after params and grads:
+        """Count one step and return what `step_kernels.update_range` takes after params and grads:
         (kind, first state, second state, float32 settings). The compiled training step applies
         it while the gradients are still in cache (core/step_kernels.py)."""
         raise NotImplementedError
@@ -67,7 +67,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return kernels.SGD, self.scratch, self.scratch, np.array([lr], dtype=FLOAT)
+        return step_kernels.SGD, self.scratch, self.scratch, np.array([lr], dtype=FLOAT)
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         np.multiply(grads, FLOAT(lr), out=self.scratch)
@@ -83,7 +83,7 @@ class Momentum(Optimizer):
         self.velocity = np.zeros(size, dtype=FLOAT)
 
     def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return kernels.MOMENTUM, self.velocity, self.velocity, np.array([lr, self.beta], dtype=FLOAT)
+        return step_kernels.MOMENTUM, self.velocity, self.velocity, np.array([lr, self.beta], dtype=FLOAT)
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         self.velocity *= self.beta
@@ -113,7 +113,7 @@ class Adam(Optimizer):
         return np.array([1.0 - self.beta1, 1.0 - self.beta2, self.eps * correction2, step_size], dtype=FLOAT)
 
     def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return kernels.ADAM, self.m, self.v, self._next_settings(lr)
+        return step_kernels.ADAM, self.m, self.v, self._next_settings(lr)
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         one_minus_beta1, one_minus_beta2, eps, step_size = self._next_settings(lr)

@@ -47,8 +47,9 @@ def yield_to_the_gui() -> None:
     """
     if not sys.platform.startswith("linux"):  # elsewhere PRIO_PROCESS takes a process id, not a thread's
         return
+    thread = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + TRAINING_NICENESS))
     except OSError:  # a sandbox that refuses it: priorities stay equal
         pass
 

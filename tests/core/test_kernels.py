@@ -22,3 +22,22 @@ def test_single_threaded_blas_limits_and_restores_nested():
     assert blas_threads() == before
     with kernels.SingleThreadedBlas(enabled=False):
         assert blas_threads() == before
+
+
+@pytest.mark.skipif(not kernels.PARALLEL, reason="the kernels run on one thread: BLAS keeps its threads")
+def test_single_threaded_blas_is_restored_by_the_last_of_interleaved_holders():
+    """Two Trainers' limits overlapping (A enters, B enters, A leaves, B leaves): BLAS stays on
+    one thread until both have left, then gets its own count back."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    first, second = kernels.SingleThreadedBlas(), kernels.SingleThreadedBlas()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert set(blas_threads()) == {1}  # the second still trains
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
