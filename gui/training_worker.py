@@ -13,8 +13,6 @@ slot on a worker busy in its loop would never run.
 from __future__ import annotations
 
 import math
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -33,25 +31,7 @@ from core.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 5
 SNAPSHOTS_PER_SECOND = 2
-TRAINING_NICENESS = 5  # the training threads' priority below the GUI's (Linux nice levels)
 SAVE_INTERVAL = 10.0  # seconds: the first epoch's end is saved at once, later ones at most this often
-
-
-def yield_to_the_gui() -> None:
-    """Lower the calling thread's scheduling priority (nice +TRAINING_NICENESS), where the OS allows.
-
-    Training takes every core, so the GUI thread would otherwise wait its turn for a time slice
-    behind it (a late timer, a stuttering pen). The kernels' worker threads, started from this
-    thread, inherit its priority; and a thread's niceness can be raised without privileges. The
-    worker's thread ends with its run, so nothing needs restoring.
-    """
-    if not sys.platform.startswith("linux"):  # elsewhere PRIO_PROCESS takes a process id, not a thread's
-        return
-    thread = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + TRAINING_NICENESS))
-    except OSError:  # a sandbox that refuses it: priorities stay equal
-        pass
 
 
 @dataclass(frozen=True)
@@ -154,7 +134,6 @@ class TrainingWorker(QObject):
         # All cores, as headless: one compiled call per batch leaves the GIL to the GUI. (This is
         # only fast while the GUI thread never runs a parallel kernel itself: see core/kernels.py.)
         kernels.set_kernel_threads(kernels.THREADS)
-        yield_to_the_gui()
         try:
             trainer = self._prepare()
             if trainer is not None:
