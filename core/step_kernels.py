@@ -307,9 +307,7 @@ def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, gra
     and is 0 where there are none. The batch's non-zero pixels in the range are first regrouped
     by pixel (a counting sort into the scratch arrays samples, pixel_values: batch * (stop -
     first) long, and counts: 2 * (stop - first) + 1), so that each row of grad_weight is written
-    once.
-    Allocating the scratch at each step made the step twice as slow in a thread other than
-    Python's main one (glibc gives other threads their own heaps, trimmed at every free).
+    once. The scratch is allocated once per TrainingStep, not at every step.
     """
     batch = batch_rows.shape[0]
     # pixel p's samples are samples[pixel_starts[p - first]:pixel_starts[p - first + 1]]
