@@ -6,16 +6,12 @@ from PySide6.QtCore import QPointF
 
 from core.run_state import History
 from gui.curves_view import CurvesView, smoothed
+from tests.gui.window_driver import on_screen
 
 
 @pytest.fixture
 def curves(qtbot):
-    view = CurvesView()
-    qtbot.addWidget(view)
-    view.resize(700, 500)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return on_screen(qtbot, CurvesView(), 700, 500)
 
 
 def add_run(view: CurvesView, run_id: str, label: str, epoch_losses, val_accs, batches_per_epoch=4, test_acc=None):

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, Qt
 from core.dataset import FASHION_NAMES, Dataset, load_dataset
 from gui.dataset_view import COLUMNS, GAP, IMAGES_PER_PAGE, NO_DATASET, DatasetView
 from tests.fake_data import make_digit_like_images
+from tests.gui.window_driver import on_screen
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +17,7 @@ def dataset(tiny_dataset_dir) -> Dataset:
 
 @pytest.fixture
 def view(qtbot, dataset):
-    widget = DatasetView()
-    qtbot.addWidget(widget)
-    widget.resize(640, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = on_screen(qtbot, DatasetView(), 640, 700)
     widget.set_dataset(dataset)
     return widget
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from core.network import MLP
 from core.preprocess import to_mnist
 from gui.drawing_panel import DrawingPanel
-from tests.gui.window_driver import CTRL, LEFT, ONE, SEVEN_LEG, SEVEN_TOP, canvas_point, draw_stroke, line
+from tests.gui.window_driver import CTRL, LEFT, ONE, SEVEN_LEG, SEVEN_TOP, canvas_point, draw_stroke, line, on_screen
 
 
 @pytest.fixture
@@ -140,11 +140,7 @@ def test_without_a_model_the_prediction_says_so(qtbot, make_window):
 
 
 def test_a_new_model_reclassifies_the_drawing_on_the_pad(qtbot):
-    panel = DrawingPanel()
-    qtbot.addWidget(panel)
-    panel.resize(400, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = on_screen(qtbot, DrawingPanel(), 400, 700)
     draw_stroke(qtbot, panel.pad, line((0.2, 0.5), (0.8, 0.5)))
     assert panel.prediction.predicted_index is None
     model = MLP.initialized((784, 16, 10), seed=3)

@@ -6,16 +6,12 @@ from PySide6.QtCore import Qt
 from core.config import OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
 from gui.training_panel import INVALID_STYLE, TrainingPanel
-from tests.gui.window_driver import LEFT, choose_optimizer, type_text
+from tests.gui.window_driver import LEFT, choose_optimizer, on_screen, type_text
 
 
 @pytest.fixture
 def panel(qtbot):
-    panel = TrainingPanel("/data/mnist")
-    qtbot.addWidget(panel)
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel
+    return on_screen(qtbot, TrainingPanel("/data/mnist"))
 
 
 def shown(panel: TrainingPanel, widget) -> bool:

@@ -20,6 +20,16 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 RUN_TIMEOUT_MS = 60_000
 
 
+def on_screen(qtbot, widget: QWidget, width: int | None = None, height: int | None = None) -> QWidget:
+    """The widget on screen (closed at the end of the test), at width x height when given."""
+    qtbot.addWidget(widget)
+    if width is not None:
+        widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def type_text(qtbot, field: QLineEdit, text: str) -> None:
     """Select what the field holds and type `text` over it, key by key (the validator sees each key)."""
     field.setFocus()
