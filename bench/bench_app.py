@@ -16,6 +16,7 @@ OpenMP kernels called from any other thread ran at about half speed (core/kernel
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,24 +39,13 @@ from core.trainer import Trainer  # noqa: E402
 TIMER_MS = 10
 
 
-HEADLESS = """
-import sys
-from core.config import TrainConfig
-from core.dataset import load_dataset
-from core.events import EpochEnd
-from core.trainer import Trainer
-config = TrainConfig(epochs=int(sys.argv[2]))
-trainer = Trainer(config, load_dataset(sys.argv[1]))
-epochs = [event for event in trainer.run() if isinstance(event, EpochEnd)]
-print(trainer.batches_per_epoch * config.batch_size * len(epochs) / sum(event.seconds for event in epochs))
-"""
-
-
-def headless_samples_per_second(config: TrainConfig, data_dir: Path) -> float:
-    """Samples per second of the Trainer alone, in the main thread of a child process."""
-    result = subprocess.run([sys.executable, "-c", HEADLESS, str(data_dir), str(config.epochs)], cwd=ROOT,
-                            check=True, capture_output=True, text=True)
-    return float(result.stdout.strip().splitlines()[-1])
+def headless_samples_per_second(config: TrainConfig, dataset) -> float:
+    """Samples per second of `main.py train` (the Trainer alone, in a child's main thread)."""
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--json", "--epochs", str(config.epochs),
+                             "--data-dir", str(dataset.folder)], check=True, capture_output=True, text=True)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    seconds = [event["seconds"] for event in events if event["event"] == "epoch"]
+    return dataset_batches(dataset, config) * config.batch_size * len(seconds) / sum(seconds)
 
 
 def warm_up(dataset) -> None:
@@ -127,7 +117,7 @@ def main() -> int:
           "timer p50 ms | timer p99 ms | timer max ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for repeat in range(1, args.repeats + 1):
-        headless = headless_samples_per_second(config, dataset.folder)
+        headless = headless_samples_per_second(config, dataset)
         in_app, gaps = in_app_run(app, config, dataset, settings_path)
         print(f"| {repeat} | {headless:,.0f} | {in_app:,.0f} | {in_app / headless:.1%} | "
               f"{np.percentile(gaps, 50):.1f} | {np.percentile(gaps, 99):.1f} | {gaps.max():.1f} |", flush=True)

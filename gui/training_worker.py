@@ -131,9 +131,11 @@ class TrainingWorker(QObject):
     # -- the work, in the worker thread ---------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        # All cores, as headless: one compiled call per batch leaves the GIL to the GUI. (This is
-        # only fast while the GUI thread never runs a parallel kernel itself: see core/kernels.py.)
-        kernels.set_kernel_threads(kernels.THREADS)
+        # One kernel thread (BLAS keeps its own): with two, a window's run now and then fell into
+        # a state where every step took ~30 ms instead of ~0.5 (BLAS back on two threads while
+        # numba's pool also ran: seen in 3 of ~15 bench_app invocations, always after the first run
+        # of the process, the cause not found). Two were about 1.3x faster in the window otherwise.
+        kernels.set_kernel_threads(1)
         try:
             trainer = self._prepare()
             if trainer is not None:
