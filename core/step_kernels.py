@@ -126,36 +126,106 @@ def optimizer_update(kind, params, grads, first, second, settings, parts):  # pr
 # -- the training step ---------------------------------------------------------------------------
 
 
-@_compile(contract=True)
-def _add_weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover - compiled
-    """out += sum of weights[k] * matrix[rows[k]] for start <= k < stop.
+if numba is not None:
+    from numba.core import cgutils
 
-    Eight rows per pass over `out` (then four, then one), so `out` is loaded and stored once per
-    eight products (it stays in L1; the matrix rows stream from L2). The sum is still taken in
-    order of k, so the grouping does not change the result.
+    LANES = 16  # floats in one vector register: a zmm with AVX-512, two ymm without
+
+    def _make_weighted_rows_block(vectors: int):
+        """An intrinsic setting out[column:column + LANES * vectors] to the sum over start <= k <
+        stop of weights[k] * matrix[rows[k], column:...], the block's sums held in `vectors`
+        registers for the whole loop over k: out is only stored, once.
+
+        Written as LLVM IR because numba's loops over a (256-wide) row kept `out` in memory: a
+        load and a store per group of rows, and the runtime alias checks of the vectorizer.
+        Each sum starts from +0 and takes one FMA per k, in order of k: the result is what the
+        scalar loop `out[j] += weights[k] * matrix[rows[k], j]` from out = 0 gives with FMA.
+        matrix must be C-contiguous.
+        """
+        @intrinsic
+        def sum_block(typingctx, out, matrix, rows, weights, start, stop, column):
+            if matrix.layout != "C" or out.layout not in "CA" or matrix.dtype != types.float32:
+                return None
+            signature = types.void(out, matrix, rows, weights, start, stop, column)
+
+            def codegen(context, builder, signature, args):
+                i64, f32 = ir.IntType(64), ir.FloatType()
+                vector = ir.VectorType(f32, LANES)
+                out_array, matrix_array, rows_array, weights_array = (
+                    context.make_array(kind)(context, builder, value)
+                    for kind, value in zip(signature.args[:4], args[:4]))
+                first, stop_k, column = (context.cast(builder, value, kind, types.int64)
+                                         for kind, value in zip(signature.args[4:], args[4:]))
+                row_length = builder.sdiv(cgutils.unpack_tuple(builder, matrix_array.strides)[0], ir.Constant(i64, 4))
+                fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                                     f"llvm.fma.v{LANES}f32")
+
+                def vector_at(base, index):
+                    return builder.bitcast(builder.gep(base, [ir.Constant(i64, LANES * index)]), vector.as_pointer())
+
+                out_block = builder.gep(out_array.data, [column])
+                initial = [ir.Constant(vector, [0.0] * LANES)] * vectors
+                entry = builder.block
+                check = builder.append_basic_block("rows.check")
+                body = builder.append_basic_block("rows.body")
+                done = builder.append_basic_block("rows.done")
+                builder.branch(check)
+
+                builder.position_at_end(check)
+                k = builder.phi(i64)
+                k.add_incoming(first, entry)
+                sums = [builder.phi(vector) for _ in range(vectors)]
+                for total, value in zip(sums, initial):
+                    total.add_incoming(value, entry)
+                builder.cbranch(builder.icmp_signed("<", k, stop_k), body, done)
+
+                builder.position_at_end(body)
+                row = builder.load(builder.gep(rows_array.data, [k]))
+                row = builder.sext(row, i64) if row.type.width < 64 else row
+                weight = builder.load(builder.gep(weights_array.data, [k]))
+                undefined, i32 = ir.Constant(vector, ir.Undefined), ir.IntType(32)
+                weight = builder.insert_element(undefined, weight, ir.Constant(i32, 0))  # broadcast to every lane:
+                weight = builder.shuffle_vector(weight, undefined, ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
+                matrix_block = builder.gep(matrix_array.data, [builder.add(builder.mul(row, row_length), column)])
+                updated = [builder.call(fma, [weight, builder.load(vector_at(matrix_block, i), align=4), total])
+                           for i, total in enumerate(sums)]
+                k.add_incoming(builder.add(k, ir.Constant(i64, 1)), builder.block)
+                for total, value in zip(sums, updated):
+                    total.add_incoming(value, builder.block)
+                builder.branch(check)
+
+                builder.position_at_end(done)
+                for i, total in enumerate(sums):
+                    builder.store(total, vector_at(out_block, i), align=4)
+                return context.get_dummy_value()
+
+            return signature, codegen
+        return sum_block
+
+    _weighted_rows_wide = _make_weighted_rows_block(8)  # 128 floats: 8 of AVX-512's 32 vector registers
+    _weighted_rows_narrow = _make_weighted_rows_block(1)
+
+
+@_compile(contract=True)
+def _weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover - compiled
+    """out = sum of weights[k] * matrix[rows[k]] for start <= k < stop (matrix C-contiguous).
+
+    Column blocks of 128, then 16, then one at a time; each element's sum is taken in order of
+    k with one FMA per k, whichever block it falls in.
     """
     width = out.shape[0]
-    k = start
-    while k + 8 <= stop:
-        r0, r1, r2, r3 = matrix[rows[k]], matrix[rows[k + 1]], matrix[rows[k + 2]], matrix[rows[k + 3]]
-        r4, r5, r6, r7 = matrix[rows[k + 4]], matrix[rows[k + 5]], matrix[rows[k + 6]], matrix[rows[k + 7]]
-        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
-        w4, w5, w6, w7 = weights[k + 4], weights[k + 5], weights[k + 6], weights[k + 7]
-        for j in range(width):
-            out[j] = ((((((((out[j] + w0 * r0[j]) + w1 * r1[j]) + w2 * r2[j]) + w3 * r3[j])
-                         + w4 * r4[j]) + w5 * r5[j]) + w6 * r6[j]) + w7 * r7[j])
-        k += 8
-    if k + 4 <= stop:  # a pixel row's dW1 has ~12 samples: four at once, not one by one
-        r0, r1, r2, r3 = matrix[rows[k]], matrix[rows[k + 1]], matrix[rows[k + 2]], matrix[rows[k + 3]]
-        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
-        for j in range(width):
-            out[j] = (((out[j] + w0 * r0[j]) + w1 * r1[j]) + w2 * r2[j]) + w3 * r3[j]
-        k += 4
-    while k < stop:
+    column = 0
+    while column + 8 * LANES <= width:
+        _weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
+        column += 8 * LANES
+    while column + LANES <= width:
+        _weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
+        column += LANES
+    out[column:] = 0
+    for k in range(start, stop):
         weight, row = weights[k], matrix[rows[k]]
-        for j in range(width):
+        for j in range(column, width):
             out[j] += weight * row[j]
-        k += 1
 
 
 @_compile
@@ -264,8 +334,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
     h = _layer_block(activations, batch, sizes, 0)[lo:hi]
     for r in range(rows):
         image = batch_rows[lo + r]
-        h[r, :] = 0
-        _add_weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
+        _weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
     _bias_relu(h, bias)
     for i in range(1, layers):
         fan_in, fan_out = sizes[i], sizes[i + 1]
@@ -331,9 +400,8 @@ def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, gra
                 pixel_values[fill[p]] = values[k]
                 fill[p] += 1
     for p in range(first, stop):
-        out = grad_weight[p]
-        out[:] = 0
-        _add_weighted_rows(out, grad_z, samples, pixel_values, pixel_starts[p - first], pixel_starts[p - first + 1])
+        _weighted_rows(grad_weight[p], grad_z, samples, pixel_values, pixel_starts[p - first],
+                       pixel_starts[p - first + 1])
 
 
 @_compile(contract=True, parallel=True)
