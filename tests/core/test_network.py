@@ -130,7 +130,7 @@ def test_numpy_step_accepts_sparse_rows():
 
 
 @needs_numba
-@pytest.mark.parametrize("batch", [1, 7, 64])
+@pytest.mark.parametrize("batch", [1, 7, 64, 130])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_compiled_step_splits_any_batch_across_threads(batch, threads):
     """Each thread's rows and the sum of their gradients: the NumPy step's result, whatever the
