@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.aligned import aligned_copy
 from core.atomic_file import write_atomically
 from core.config import TrainConfig
 from core.errors import ConfigError, ModelFileError
@@ -106,7 +107,7 @@ def _checkpoint_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Checkp
                    f"found {parameters.size} of type {parameters.dtype}")
     if not np.all(np.isfinite(parameters)):
         raise fail("its weights contain NaN or infinite values")
-    model = MLP(layer_sizes, np.array(parameters, copy=True))
+    model = MLP(layer_sizes, aligned_copy(parameters))
 
     history = History(test_acc=metadata.get("test_acc"))
     for name in ("batch_losses", "epoch_losses", "val_accs", "epoch_seconds", "lrs"):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core import kernels, step_kernels
+from core.aligned import aligned_copy, aligned_empty, aligned_zeros
 from core.lcg import LCG
 from core.optim import Optimizer
 from core.sparse_images import SparseBatch, SparseImages
@@ -43,7 +44,7 @@ class ParameterBuffer:
     def __init__(self, layer_sizes: Sequence[int], flat: np.ndarray | None = None) -> None:
         self.layer_sizes = tuple(int(size) for size in layer_sizes)
         size = parameter_count(self.layer_sizes)
-        self.flat = np.zeros(size, dtype=FLOAT) if flat is None else flat
+        self.flat = aligned_zeros(size, FLOAT) if flat is None else flat
         if self.flat.shape != (size,) or self.flat.dtype != FLOAT:
             raise ValueError(f"expected a float32 buffer of {size} values")
         self.weights, self.biases = _layer_views(self.flat, self.layer_sizes)
@@ -68,7 +69,7 @@ class MLP(ParameterBuffer):
         return model
 
     def copy(self) -> MLP:
-        return MLP(self.layer_sizes, self.flat.copy())
+        return MLP(self.layer_sizes, aligned_copy(self.flat))
 
     def predict_proba(self, images: np.ndarray, chunk: int = 2048) -> np.ndarray:
         """Class probabilities (N, 10) float32 for images (N, 784) or (N, 28, 28).
@@ -130,20 +131,23 @@ class TrainingStep:
         widths = layer_sizes[1:]
         # Each layer's z (relu'd in place to h by the compiled path) and grad_z, as (B, width)
         # blocks of one buffer each: the compiled step finds them by the layer sizes alone.
-        self.activations = np.empty(batch_size * sum(widths), dtype=FLOAT)
-        self.gradients = np.empty_like(self.activations)
+        self.activations = aligned_empty(batch_size * sum(widths), FLOAT)
+        self.gradients = aligned_empty(batch_size * sum(widths), FLOAT)
         self.z = self._blocks(self.activations, widths)
         self.grad = self._blocks(self.gradients, widths)
         self.h = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         # the compiled step's other kernel threads keep their gradients here until they are summed
         tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
-        self.partials = np.empty((kernels.THREADS - 1 if self.fused else 0, tail), dtype=FLOAT)
+        self.partials = aligned_empty((kernels.THREADS - 1 if self.fused else 0, tail), FLOAT)
         # and the scratch for regrouping the batch's pixels, shared out by pixel range among the threads
         pixels = layer_sizes[0] if self.fused else 0
         self.sort_samples = np.empty(batch_size * pixels, dtype=np.int32)
         self.sort_values = np.empty(batch_size * pixels, dtype=FLOAT)
         self.sort_counts = np.empty(2 * pixels + kernels.THREADS, dtype=np.int64)
+        # and each kernel thread's scratch for the dense layers' forward products (step_kernels._product)
+        pad = (max(layer_sizes[1:-1]) + 4) * step_kernels.LANES if self.fused else 0
+        self.pads = aligned_empty((kernels.THREADS, pad), FLOAT)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
         # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
@@ -186,7 +190,7 @@ class TrainingStep:
             return float(step_kernels.train_step(
                 x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
                 self.activations, self.gradients, grads.flat, self.partials, self.sort_samples, self.sort_values,
-                self.sort_counts, parts, self.sgemm, update))
+                self.sort_counts, parts, self.pads, self.sgemm, update))
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from core import kernels, step_kernels
+from core.aligned import aligned_zeros
 from core.config import TrainConfig
 
 FLOAT = np.float32
@@ -80,7 +81,7 @@ class Momentum(Optimizer):
     def __init__(self, size: int, beta: float, fused: bool | None = None) -> None:
         super().__init__(size, fused)
         self.beta = FLOAT(beta)
-        self.velocity = np.zeros(size, dtype=FLOAT)
+        self.velocity = aligned_zeros(size, FLOAT)
 
     def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         return step_kernels.MOMENTUM, self.velocity, self.velocity, np.array([lr, self.beta], dtype=FLOAT)
@@ -101,8 +102,8 @@ class Adam(Optimizer):
     def __init__(self, size: int, beta1: float, beta2: float, eps: float, fused: bool | None = None) -> None:
         super().__init__(size, fused)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m = np.zeros(size, dtype=FLOAT)
-        self.v = np.zeros(size, dtype=FLOAT)
+        self.m = aligned_zeros(size, FLOAT)
+        self.v = aligned_zeros(size, FLOAT)
         self.t = 0
 
     def _next_settings(self, lr: float) -> np.ndarray:

@@ -4,9 +4,9 @@
 
 1. Each kernel thread takes its own rows of the batch (`_forward_backward`): z1 = x W1 + b1 from
    the ~150 non-zero pixels of each image only (an MNIST image is 81 % zeros), the dense layers
-   with single-threaded SGEMM (core/blas.py), the softmax loss, and the backward pass down to
-   grad_z1. The gradients of every parameter after W1 go to the thread's own buffer: the first
-   thread's straight into `grads`, the others' into `partials`.
+   (`_product`), the softmax loss, and the backward pass down to grad_z1, its products with
+   single-threaded SGEMM (core/blas.py). The gradients of every parameter after W1 go to the
+   thread's own buffer: the first thread's straight into `grads`, the others' into `partials`.
 2. Each thread takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
    once (`_input_weight_gradient`); and a range of the other parameters: the sum of the threads'
    partial gradients. When given one, it then applies the optimizer's update to both ranges,
@@ -25,6 +25,9 @@ checks only the caller's own file before it reuses a cached compiled step.
 
 The sums are the NumPy path's, minus exact zeros, in another order (per thread, then across
 threads) and with FMA: they agree with it to float32 rounding (tests/core/test_network.py).
+
+`_weighted_rows` and `_product` hold their sums in vector registers, written as LLVM IR (numba
+intrinsics): numba's own loops kept them in memory, a load and a store per few products.
 """
 
 from __future__ import annotations
@@ -130,14 +133,68 @@ if numba is not None:
     from numba.core import cgutils
 
     LANES = 16  # floats in one vector register: a zmm with AVX-512, two ymm without
+    _I32, _I64 = ir.IntType(32), ir.IntType(64)
+    _VECTOR = ir.VectorType(ir.FloatType(), LANES)
+
+    def _vector_pointer(builder, data, index):
+        """A pointer to the vector of LANES floats at data[index] (a float pointer, an i64 index)."""
+        return builder.bitcast(builder.gep(data, [index]), _VECTOR.as_pointer())
+
+    def _load_vector(builder, data, index):
+        return builder.load(_vector_pointer(builder, data, index), align=4)
+
+    def _broadcast(builder, scalar):
+        undefined = ir.Constant(_VECTOR, ir.Undefined)
+        first_lane = builder.insert_element(undefined, scalar, ir.Constant(_I32, 0))
+        return builder.shuffle_vector(first_lane, undefined, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+
+    def _emit_fma_loop(builder, first, stop, matrix_row, row_weights):
+        """LLVM IR of: for first <= k < stop, sums[r][v] = fma(weights[r], row[v], sums[r][v]),
+        with row = matrix_row(k) (vectors) and weights = row_weights(k) (broadcast scalars), the
+        sums starting from +0 and held in registers (phi nodes) for the whole loop; returns them.
+
+        Written as IR because numba's own loops kept such sums in memory: a load and a store per
+        few products, and the vectorizer's runtime alias checks.
+        """
+        entry = builder.block
+        check = builder.append_basic_block("k.check")
+        body = builder.append_basic_block("k.body")
+        done = builder.append_basic_block("k.done")
+        builder.branch(check)
+
+        builder.position_at_end(check)
+        k = builder.phi(_I64)
+        k.add_incoming(first, entry)
+        builder.position_at_end(body)  # the shapes come from the first row's vectors and weights
+        row, weights = matrix_row(k), row_weights(k)
+        builder.position_at_end(check)
+        sums = [[builder.phi(_VECTOR) for _ in row] for _ in weights]
+        for total in (total for sums_of_row in sums for total in sums_of_row):
+            total.add_incoming(ir.Constant(_VECTOR, [0.0] * LANES), entry)
+        builder.cbranch(builder.icmp_signed("<", k, stop), body, done)
+
+        builder.position_at_end(body)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR] * 3),
+                                             f"llvm.fma.v{LANES}f32")
+        for weight, sums_of_row in zip(weights, sums):
+            for vector, total in zip(row, sums_of_row):
+                total.add_incoming(builder.call(fma, [weight, vector, total]), body)
+        k.add_incoming(builder.add(k, ir.Constant(_I64, 1)), body)
+        builder.branch(check)
+
+        builder.position_at_end(done)
+        return sums
+
+    def _arguments(context, builder, signature, args):
+        """The data pointers of the array arguments and the other arguments as i64, in order."""
+        return [context.make_array(kind)(context, builder, value).data if isinstance(kind, types.Array)
+                else context.cast(builder, value, kind, types.int64) for kind, value in zip(signature.args, args)]
 
     def _make_weighted_rows_block(vectors: int):
         """An intrinsic setting out[column:column + LANES * vectors] to the sum over start <= k <
         stop of weights[k] * matrix[rows[k], column:...], the block's sums held in `vectors`
         registers for the whole loop over k: out is only stored, once.
 
-        Written as LLVM IR because numba's loops over a (256-wide) row kept `out` in memory: a
-        load and a store per group of rows, and the runtime alias checks of the vectorizer.
         Each sum starts from +0 and takes one FMA per k, in order of k: the result is what the
         scalar loop `out[j] += weights[k] * matrix[rows[k], j]` from out = 0 gives with FMA.
         matrix must be C-contiguous.
@@ -149,54 +206,25 @@ if numba is not None:
             signature = types.void(out, matrix, rows, weights, start, stop, column)
 
             def codegen(context, builder, signature, args):
-                i64, f32 = ir.IntType(64), ir.FloatType()
-                vector = ir.VectorType(f32, LANES)
-                out_array, matrix_array, rows_array, weights_array = (
-                    context.make_array(kind)(context, builder, value)
-                    for kind, value in zip(signature.args[:4], args[:4]))
-                first, stop_k, column = (context.cast(builder, value, kind, types.int64)
-                                         for kind, value in zip(signature.args[4:], args[4:]))
-                row_length = builder.sdiv(cgutils.unpack_tuple(builder, matrix_array.strides)[0], ir.Constant(i64, 4))
-                fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
-                                                     f"llvm.fma.v{LANES}f32")
+                out_data, matrix_data, rows_data, weights_data, first, stop, column = _arguments(
+                    context, builder, signature, args)
+                matrix_strides = context.make_array(signature.args[1])(context, builder, args[1]).strides
+                row_length = builder.sdiv(cgutils.unpack_tuple(builder, matrix_strides)[0], ir.Constant(_I64, 4))
 
-                def vector_at(base, index):
-                    return builder.bitcast(builder.gep(base, [ir.Constant(i64, LANES * index)]), vector.as_pointer())
+                def matrix_row(k):
+                    row = builder.load(builder.gep(rows_data, [k]))
+                    row = builder.sext(row, _I64) if row.type.width < 64 else row
+                    block_start = builder.add(builder.mul(row, row_length), column)
+                    return [_load_vector(builder, matrix_data, builder.add(block_start, ir.Constant(_I64, LANES * i)))
+                            for i in range(vectors)]
 
-                out_block = builder.gep(out_array.data, [column])
-                initial = [ir.Constant(vector, [0.0] * LANES)] * vectors
-                entry = builder.block
-                check = builder.append_basic_block("rows.check")
-                body = builder.append_basic_block("rows.body")
-                done = builder.append_basic_block("rows.done")
-                builder.branch(check)
+                def row_weights(k):
+                    return [_broadcast(builder, builder.load(builder.gep(weights_data, [k])))]
 
-                builder.position_at_end(check)
-                k = builder.phi(i64)
-                k.add_incoming(first, entry)
-                sums = [builder.phi(vector) for _ in range(vectors)]
-                for total, value in zip(sums, initial):
-                    total.add_incoming(value, entry)
-                builder.cbranch(builder.icmp_signed("<", k, stop_k), body, done)
-
-                builder.position_at_end(body)
-                row = builder.load(builder.gep(rows_array.data, [k]))
-                row = builder.sext(row, i64) if row.type.width < 64 else row
-                weight = builder.load(builder.gep(weights_array.data, [k]))
-                undefined, i32 = ir.Constant(vector, ir.Undefined), ir.IntType(32)
-                weight = builder.insert_element(undefined, weight, ir.Constant(i32, 0))  # broadcast to every lane:
-                weight = builder.shuffle_vector(weight, undefined, ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
-                matrix_block = builder.gep(matrix_array.data, [builder.add(builder.mul(row, row_length), column)])
-                updated = [builder.call(fma, [weight, builder.load(vector_at(matrix_block, i), align=4), total])
-                           for i, total in enumerate(sums)]
-                k.add_incoming(builder.add(k, ir.Constant(i64, 1)), builder.block)
-                for total, value in zip(sums, updated):
-                    total.add_incoming(value, builder.block)
-                builder.branch(check)
-
-                builder.position_at_end(done)
+                (sums,) = _emit_fma_loop(builder, first, stop, matrix_row, row_weights)
                 for i, total in enumerate(sums):
-                    builder.store(total, vector_at(out_block, i), align=4)
+                    builder.store(total, _vector_pointer(builder, out_data, builder.add(column, ir.Constant(
+                        _I64, LANES * i))), align=4)
                 return context.get_dummy_value()
 
             return signature, codegen
@@ -228,6 +256,115 @@ def _weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover
             out[j] += weight * row[j]
 
 
+if numba is not None:
+    def _make_product_block(block_rows: int, vectors: int):
+        """An intrinsic for a block of a matrix product, its sums held in registers:
+
+            out[out_at + r * out_stride + c] = sum over k < k_count of weight(r, k) * row(k)[c]
+            weight(r, k) = weights[weight_at + r * weight_row_stride + k * weight_k_stride]
+            row(k) = matrix[matrix_at + k * matrix_stride:]
+
+        for r < block_rows and c < LANES * vectors, on flat float32 buffers. Each k loads
+        `vectors` vectors of a matrix row once for all block_rows rows: with 4 x 4, 16 vector
+        FMAs per k take 8 loads, and the FMA units, not the loads, set the pace. Each sum starts
+        from +0 and takes one FMA per k, in order of k.
+        """
+        @intrinsic
+        def block(typingctx, out, out_at, out_stride, weights, weight_at, weight_row_stride, weight_k_stride,
+                  matrix, matrix_at, matrix_stride, k_count):
+            signature = types.void(out, out_at, out_stride, weights, weight_at, weight_row_stride, weight_k_stride,
+                                   matrix, matrix_at, matrix_stride, k_count)
+
+            def codegen(context, builder, signature, args):
+                (out_data, out_at, out_stride, weights_data, weight_at, weight_row_stride, weight_k_stride,
+                 matrix_data, matrix_at, matrix_stride, k_count) = _arguments(context, builder, signature, args)
+
+                def constant(value):
+                    return ir.Constant(_I64, value)
+
+                def matrix_row(k):
+                    start = builder.add(matrix_at, builder.mul(k, matrix_stride))
+                    return [_load_vector(builder, matrix_data, builder.add(start, constant(LANES * v)))
+                            for v in range(vectors)]
+
+                def row_weights(k):
+                    column = builder.add(weight_at, builder.mul(k, weight_k_stride))
+                    return [_broadcast(builder, builder.load(builder.gep(weights_data, [
+                        builder.add(column, builder.mul(constant(r), weight_row_stride))]))) for r in range(block_rows)]
+
+                sums = _emit_fma_loop(builder, constant(0), k_count, matrix_row, row_weights)
+                for r, sums_of_row in enumerate(sums):
+                    out_row = builder.add(out_at, builder.mul(constant(r), out_stride))
+                    for v, total in enumerate(sums_of_row):
+                        out_vector = _vector_pointer(builder, out_data, builder.add(out_row, constant(LANES * v)))
+                        builder.store(total, out_vector, align=4)
+                return context.get_dummy_value()
+
+            return signature, codegen
+        return block
+
+    _block_4x4, _block_1x4 = _make_product_block(4, 4), _make_product_block(1, 4)
+    _block_4x2, _block_1x2 = _make_product_block(4, 2), _make_product_block(1, 2)
+    _block_4x1, _block_1x1 = _make_product_block(4, 1), _make_product_block(1, 1)
+
+
+@_compile
+def _block(vectors, four_rows, *args):  # pragma: no cover - compiled
+    """The product block of four rows (else one) by `vectors` vectors, for `_product`."""
+    if four_rows:
+        if vectors == 4:
+            _block_4x4(*args)
+        elif vectors == 2:
+            _block_4x2(*args)
+        else:
+            _block_4x1(*args)
+    elif vectors == 4:
+        _block_1x4(*args)
+    elif vectors == 2:
+        _block_1x2(*args)
+    else:
+        _block_1x1(*args)
+
+
+@_compile
+def _product(out, out_at, out_stride, rows, columns, weights, weight_at, weight_row_stride, weight_k_stride,
+             matrix, matrix_at, matrix_stride, k_count, pad):  # pragma: no cover - compiled
+    """out[r, c] = sum over k < k_count of weight(r, k) * matrix[k, c], for r < rows and c < columns,
+    laid out in flat float32 buffers as in `_make_product_block`.
+
+    Columns go in blocks of 64, 32 and 16 (rows four at a time); the last columns of a width that
+    is not a multiple of 16 through `pad`, (k_count + 4) * LANES floats of scratch: their part
+    of the matrix copied there, padded with zeros to 16 columns. Every sum is one FMA per k, in
+    order of k, from +0, whichever block it falls in.
+    """
+    c = 0
+    for vectors in (4, 2, 1):
+        while c + vectors * LANES <= columns:
+            r = 0
+            while r < rows:
+                four_rows = r + 4 <= rows
+                _block(vectors, four_rows, out, out_at + r * out_stride + c, out_stride, weights,
+                       weight_at + r * weight_row_stride, weight_row_stride, weight_k_stride, matrix, matrix_at + c,
+                       matrix_stride, k_count)
+                r += 4 if four_rows else 1
+            c += vectors * LANES
+    if c == columns:
+        return
+    width, padded_at = columns - c, 4 * LANES  # pad: 4 rows of results, then the padded matrix
+    for k in range(k_count):
+        for j in range(LANES):
+            pad[padded_at + k * LANES + j] = matrix[matrix_at + k * matrix_stride + c + j] if j < width else 0
+    r = 0
+    while r < rows:
+        four_rows = r + 4 <= rows
+        _block(1, four_rows, pad, 0, LANES, weights, weight_at + r * weight_row_stride, weight_row_stride,
+               weight_k_stride, pad, padded_at, LANES, k_count)
+        for i in range(4 if four_rows else 1):
+            for j in range(width):
+                out[out_at + (r + i) * out_stride + c + j] = pad[i * LANES + j]
+        r += 4 if four_rows else 1
+
+
 @_compile
 def _matmul(sgemm, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):  # pragma: no cover - compiled
     """c = op(a) op(b), row-major, op = transpose where asked; m x k times k x n."""
@@ -251,12 +388,18 @@ def _parameter_offsets(sizes):  # pragma: no cover - compiled
 
 
 @_compile
-def _layer_block(buffer, batch, sizes, layer):  # pragma: no cover - compiled
-    """Layer `layer`'s (batch, width) block of a buffer holding every layer's activations in turn."""
+def _layer_start(batch, sizes, layer):  # pragma: no cover - compiled
+    """Where layer `layer`'s (batch, width) block starts in a buffer holding every layer's in turn."""
     start = 0
     for i in range(layer):
         start += batch * sizes[i + 1]
-    width = sizes[layer + 1]
+    return start
+
+
+@_compile
+def _layer_block(buffer, batch, sizes, layer):  # pragma: no cover - compiled
+    """Layer `layer`'s (batch, width) block of a buffer holding every layer's activations in turn."""
+    start, width = _layer_start(batch, sizes, layer), sizes[layer + 1]
     return buffer[start:start + batch * width].reshape(batch, width)
 
 
@@ -314,11 +457,12 @@ def _softmax_cross_entropy(z, bias, labels, inverse_batch, grad_z, grad_bias):  
 
 @_compile(contract=True)
 def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
-                      activations, gradients, tail, sgemm):  # pragma: no cover - compiled
+                      activations, gradients, tail, pad, sgemm):  # pragma: no cover - compiled
     """Phase 1 for the batch rows lo:hi; returns their summed loss.
 
     activations/gradients hold each layer's h (z for the last) and grad_z, (batch, width) blocks
     one after another; `tail` receives this part's gradients of every parameter after W1.
+    pad: this part's scratch for `_product`, (widest hidden layer + 4) * LANES floats.
     """
     layers = sizes.shape[0] - 1
     batch, rows = batch_rows.shape[0], hi - lo
@@ -336,12 +480,12 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
         image = batch_rows[lo + r]
         _weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
     _bias_relu(h, bias)
-    for i in range(1, layers):
+    for i in range(1, layers):  # z = h W with `_product`: at 32-64 rows, faster here than SGEMM (below)
         fan_in, fan_out = sizes[i], sizes[i + 1]
-        weight = params[offsets[i]:offsets[i] + fan_in * fan_out].reshape(fan_in, fan_out)
         z = _layer_block(activations, batch, sizes, i)[lo:hi]
-        _matmul(sgemm, blas.NO_TRANSPOSE, blas.NO_TRANSPOSE, rows, fan_out, fan_in, h, fan_in, weight, fan_out,
-                z, fan_out)
+        _product(activations, _layer_start(batch, sizes, i) + lo * fan_out, fan_out, rows, fan_out,
+                 activations, _layer_start(batch, sizes, i - 1) + lo * fan_in, fan_in, 1,
+                 params, offsets[i], fan_out, fan_in, pad)
         if i < layers - 1:
             _bias_relu(z, params[offsets[i] + fan_in * fan_out:offsets[i + 1]])
         h = z
@@ -352,7 +496,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
     last_bias = offsets[last] + sizes[last] * sizes[layers]
     loss = _softmax_cross_entropy(h, params[last_bias:offsets[layers]], labels[lo:hi], np.float32(1.0 / batch),
                                   grad_z, tail[last_bias - tail_start:offsets[layers] - tail_start])
-    for i in range(last, 0, -1):
+    for i in range(last, 0, -1):  # SGEMM: `_product` on these transposed products lost to it, caches cold
         fan_in, fan_out = sizes[i], sizes[i + 1]
         start = offsets[i] - tail_start
         inputs = _layer_block(activations, batch, sizes, i - 1)[lo:hi]
@@ -406,7 +550,7 @@ def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, gra
 
 @_compile(contract=True, parallel=True)
 def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients, grads,
-               partials, sort_samples, sort_values, sort_counts, parts, sgemm, update):  # pragma: no cover
+               partials, sort_samples, sort_values, sort_counts, parts, pads, sgemm, update):  # pragma: no cover
     """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
     batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
     thread's kernel threads and <= 1 + len(partials). sort_* are the scratch of
@@ -425,7 +569,7 @@ def train_step(batch_rows, starts, columns, values, labels, params, sizes, activ
         own_tail = tail if part == 0 else partials[part - 1]
         losses[part] = _forward_backward(part * batch // parts, (part + 1) * batch // parts, batch_rows, starts,
                                          columns, values, labels, params, sizes, activations, gradients,
-                                         own_tail, sgemm)
+                                         own_tail, pads[part], sgemm)
     pixels, tail_size = sizes[0], tail.shape[0]
     grad_weight = grads[:tail_start].reshape(pixels, sizes[1])
     grad_z1 = _layer_block(gradients, batch, sizes, 0)

@@ -25,6 +25,7 @@ def test_round_trip_keeps_everything(tmp_path):
     original = a_checkpoint()
     loaded = load_checkpoint(save_checkpoint(tmp_path / "model.npz", original))
     np.testing.assert_array_equal(loaded.model.flat, original.model.flat)
+    assert loaded.model.flat.ctypes.data % 64 == 0  # on a cache line, for the compiled kernels (core/aligned.py)
     assert loaded.config == original.config
     assert loaded.history == original.history
     assert loaded.position.epochs_done == 1 and loaded.position.next_batch == 3

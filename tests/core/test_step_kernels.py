@@ -39,3 +39,39 @@ def test_every_column_block_takes_the_same_sums():
     for first in (200, 250, 290):  # other columns fall in other kinds of block
         part = weighted_rows(np.ascontiguousarray(matrix[:, first:]), rows, weights)
         np.testing.assert_array_equal(part, whole[first:])
+
+
+def product(weights: np.ndarray, matrix: np.ndarray, transpose_weights: bool = False) -> np.ndarray:
+    """weights @ matrix (weights.T @ matrix if transpose_weights) through `_product`."""
+    rows = weights.shape[1] if transpose_weights else weights.shape[0]
+    k_count, columns = matrix.shape
+    strides = (1, weights.shape[1]) if transpose_weights else (weights.shape[1], 1)
+    out = np.full(rows * columns, np.nan, dtype=np.float32)
+    pad = np.empty((k_count + 4) * step_kernels.LANES, dtype=np.float32)
+    step_kernels._product(out, 0, columns, rows, columns, weights.reshape(-1), 0, *strides,
+                          matrix.reshape(-1), 0, columns, k_count, pad)
+    return out.reshape(rows, columns)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 4, 7, 32, 64])
+@pytest.mark.parametrize("columns", [1, 10, 16, 33, 64, 100, 128])
+def test_product_is_the_matrix_product(rows, columns):
+    rng = np.random.default_rng(rows * 1000 + columns)
+    weights = rng.standard_normal((rows, 20)).astype(np.float32)
+    matrix = rng.standard_normal((20, columns)).astype(np.float32)
+    expected = weights.astype(np.float64) @ matrix.astype(np.float64)
+    np.testing.assert_allclose(product(weights, matrix), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(product(np.ascontiguousarray(weights.T), matrix, transpose_weights=True), expected,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_every_product_block_takes_the_same_sums():
+    """Whether a row falls in a block of four rows or one, and a column in a block of 64, 32, 16
+    or the zero-padded rest: bit-identical sums."""
+    rng = np.random.default_rng(2)
+    weights = rng.standard_normal((7, 50)).astype(np.float32)
+    matrix = rng.standard_normal((50, 122)).astype(np.float32)  # 64 + 32 + 16 + 10 columns
+    whole = product(weights, matrix)
+    np.testing.assert_array_equal(product(weights[3:], matrix), whole[3:])  # rows 3-6: in a block of four now
+    for first in (10, 40, 70, 100):
+        np.testing.assert_array_equal(product(weights, np.ascontiguousarray(matrix[:, first:])), whole[:, first:])
