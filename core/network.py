@@ -140,11 +140,12 @@ class TrainingStep:
         # the compiled step's other kernel threads keep their gradients here until they are summed
         tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
         self.partials = aligned_empty((kernels.THREADS - 1 if self.fused else 0, tail), FLOAT)
-        # and the scratch for regrouping the batch's pixels, shared out by pixel range among the threads
+        # and the scratch for regrouping the batch by pixel, each thread its own rows
         pixels = layer_sizes[0] if self.fused else 0
-        self.sort_samples = np.empty(batch_size * pixels, dtype=np.int32)
-        self.sort_values = np.empty(batch_size * pixels, dtype=FLOAT)
-        self.sort_counts = np.empty(2 * pixels + kernels.THREADS, dtype=np.int64)
+        self.samples = np.empty(batch_size * pixels, dtype=np.int32)
+        self.pixel_values = np.empty(batch_size * pixels, dtype=FLOAT)
+        self.pixel_starts = np.empty((kernels.THREADS, pixels + 1), dtype=np.int64)
+        self.fill = np.empty_like(self.pixel_starts)
         # and each kernel thread's scratch for the dense layers' forward products (step_kernels._product)
         pad = (max(layer_sizes[1:-1]) + 4) * step_kernels.LANES if self.fused else 0
         self.pads = aligned_empty((kernels.THREADS, pad), FLOAT)
@@ -189,8 +190,8 @@ class TrainingStep:
         with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
             return float(step_kernels.train_step(
                 x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
-                self.activations, self.gradients, grads.flat, self.partials, self.sort_samples, self.sort_values,
-                self.sort_counts, parts, self.pads, self.sgemm, update))
+                self.activations, self.gradients, grads.flat, self.partials, self.samples, self.pixel_values,
+                self.pixel_starts, self.fill, parts, self.pads, self.sgemm, update))
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

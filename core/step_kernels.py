@@ -7,10 +7,12 @@
    (`_product`), the softmax loss, and the backward pass down to grad_z1, its products with
    single-threaded SGEMM (core/blas.py). The gradients of every parameter after W1 go to the
    thread's own buffer: the first thread's straight into `grads`, the others' into `partials`.
+   Each thread also groups its rows' non-zero pixels by pixel (`_group_by_pixel`).
 2. Each thread takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
-   once (`_input_weight_gradient`); and a range of the other parameters: the sum of the threads'
-   partial gradients. When given one, it then applies the optimizer's update to both ranges,
-   while their gradients are still in its cache (a separate pass cost about 40 us a step).
+   once, from every thread's groups (`_input_weight_gradient`); and a range of the other
+   parameters: the sum of the threads' partial gradients. When given one, it then applies the
+   optimizer's update to both ranges, while their gradients are still in its cache (a separate
+   pass cost about 40 us a step).
 
 Why the batch is split rather than each product: a 64-row product on two BLAS threads was no
 faster than on one here, and OpenBLAS's threads and numba's busy-wait against each other. Split
@@ -148,10 +150,11 @@ if numba is not None:
         first_lane = builder.insert_element(undefined, scalar, ir.Constant(_I32, 0))
         return builder.shuffle_vector(first_lane, undefined, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
 
-    def _emit_fma_loop(builder, first, stop, matrix_row, row_weights):
+    def _emit_fma_loop(builder, first, stop, matrix_row, row_weights, initial=None):
         """LLVM IR of: for first <= k < stop, sums[r][v] = fma(weights[r], row[v], sums[r][v]),
         with row = matrix_row(k) (vectors) and weights = row_weights(k) (broadcast scalars), the
-        sums starting from +0 and held in registers (phi nodes) for the whole loop; returns them.
+        sums starting from +0 (or initial[r][v] where given) and held in registers (phi nodes)
+        for the whole loop; returns them.
 
         Written as IR because numba's own loops kept such sums in memory: a load and a store per
         few products, and the vectorizer's runtime alias checks.
@@ -169,8 +172,10 @@ if numba is not None:
         row, weights = matrix_row(k), row_weights(k)
         builder.position_at_end(check)
         sums = [[builder.phi(_VECTOR) for _ in row] for _ in weights]
-        for total in (total for sums_of_row in sums for total in sums_of_row):
-            total.add_incoming(ir.Constant(_VECTOR, [0.0] * LANES), entry)
+        initial = initial or [None] * len(weights)
+        for sums_of_row, starts_of_row in zip(sums, initial):
+            for v, total in enumerate(sums_of_row):
+                total.add_incoming(starts_of_row[v] if starts_of_row else ir.Constant(_VECTOR, [0.0] * LANES), entry)
         builder.cbranch(builder.icmp_signed("<", k, stop), body, done)
 
         builder.position_at_end(body)
@@ -190,13 +195,14 @@ if numba is not None:
         return [context.make_array(kind)(context, builder, value).data if isinstance(kind, types.Array)
                 else context.cast(builder, value, kind, types.int64) for kind, value in zip(signature.args, args)]
 
-    def _make_weighted_rows_block(vectors: int):
+    def _make_weighted_rows_block(vectors: int, accumulate: bool):
         """An intrinsic setting out[column:column + LANES * vectors] to the sum over start <= k <
-        stop of weights[k] * matrix[rows[k], column:...], the block's sums held in `vectors`
-        registers for the whole loop over k: out is only stored, once.
+        stop of weights[k] * matrix[rows[k], column:...] (plus out's own values if `accumulate`),
+        the block's sums held in `vectors` registers for the whole loop over k: out is read at
+        most once and stored once.
 
-        Each sum starts from +0 and takes one FMA per k, in order of k: the result is what the
-        scalar loop `out[j] += weights[k] * matrix[rows[k], j]` from out = 0 gives with FMA.
+        Each sum starts from +0 (or out) and takes one FMA per k, in order of k: the result is
+        what the scalar loop `out[j] += weights[k] * matrix[rows[k], j]` gives with FMA.
         matrix must be C-contiguous.
         """
         @intrinsic
@@ -221,22 +227,27 @@ if numba is not None:
                 def row_weights(k):
                     return [_broadcast(builder, builder.load(builder.gep(weights_data, [k])))]
 
-                (sums,) = _emit_fma_loop(builder, first, stop, matrix_row, row_weights)
-                for i, total in enumerate(sums):
-                    builder.store(total, _vector_pointer(builder, out_data, builder.add(column, ir.Constant(
-                        _I64, LANES * i))), align=4)
+                out_vectors = [_vector_pointer(builder, out_data, builder.add(column, ir.Constant(_I64, LANES * i)))
+                               for i in range(vectors)]
+                initial = [builder.load(vector, align=4) for vector in out_vectors] if accumulate else None
+                (sums,) = _emit_fma_loop(builder, first, stop, matrix_row, row_weights, [initial])
+                for total, vector in zip(sums, out_vectors):
+                    builder.store(total, vector, align=4)
                 return context.get_dummy_value()
 
             return signature, codegen
         return sum_block
 
-    _weighted_rows_wide = _make_weighted_rows_block(8)  # 128 floats: 8 of AVX-512's 32 vector registers
-    _weighted_rows_narrow = _make_weighted_rows_block(1)
+    _weighted_rows_wide = _make_weighted_rows_block(8, False)  # 128 floats: 8 of AVX-512's 32 vector registers
+    _weighted_rows_narrow = _make_weighted_rows_block(1, False)
+    _add_weighted_rows_wide = _make_weighted_rows_block(8, True)
+    _add_weighted_rows_narrow = _make_weighted_rows_block(1, True)
 
 
 @_compile(contract=True)
-def _weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover - compiled
-    """out = sum of weights[k] * matrix[rows[k]] for start <= k < stop (matrix C-contiguous).
+def _weighted_rows(out, matrix, rows, weights, start, stop, accumulate=False):  # pragma: no cover - compiled
+    """out = sum of weights[k] * matrix[rows[k]] for start <= k < stop (matrix C-contiguous); with
+    `accumulate`, out += that sum.
 
     Column blocks of 128, then 16, then one at a time; each element's sum is taken in order of
     k with one FMA per k, whichever block it falls in.
@@ -244,12 +255,19 @@ def _weighted_rows(out, matrix, rows, weights, start, stop):  # pragma: no cover
     width = out.shape[0]
     column = 0
     while column + 8 * LANES <= width:
-        _weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
+        if accumulate:
+            _add_weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
+        else:
+            _weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
         column += 8 * LANES
     while column + LANES <= width:
-        _weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
+        if accumulate:
+            _add_weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
+        else:
+            _weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
         column += LANES
-    out[column:] = 0
+    if not accumulate:
+        out[column:] = 0
     for k in range(start, stop):
         weight, row = weights[k], matrix[rows[k]]
         for j in range(column, width):
@@ -511,51 +529,66 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
     return loss
 
 
-@_compile(contract=True)
-def _input_weight_gradient(first, stop, batch_rows, starts, columns, values, grad_z, grad_weight,
-                           samples, pixel_values, counts):  # pragma: no cover
-    """Rows first:stop of dW1 = x^T grad_z1 over the batch's sparse rows.
+@_compile
+def _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples, pixel_values, pixel_starts,
+                    fill):  # pragma: no cover - compiled
+    """The non-zero pixels of the batch rows lo:hi regrouped by pixel (a counting sort), for dW1:
+    pixel p's samples b (in order of b) are samples[pixel_starts[p]:pixel_starts[p + 1]], with
+    their values in pixel_values. pixel_starts and fill are pixels + 1 long.
 
-    Row p sums x[b, p] grad_z[b] over the samples b where pixel p is non-zero, in order of b,
-    and is 0 where there are none. The batch's non-zero pixels in the range are first regrouped
-    by pixel (a counting sort into the scratch arrays samples, pixel_values: batch * (stop -
-    first) long, and counts: 2 * (stop - first) + 1), so that each row of grad_weight is written
-    once. The scratch is allocated once per TrainingStep, not at every step.
-    """
-    batch = batch_rows.shape[0]
-    # pixel p's samples are samples[pixel_starts[p - first]:pixel_starts[p - first + 1]]
-    pixel_starts = counts[:stop - first + 1]
+    Each part sorts its own rows here, in phase 1; in phase 2 each reads its pixel range from
+    all parts' groups. (Phase 2 sorting the whole batch for each pixel range made every
+    thread scan all of the batch.)"""
     pixel_starts[:] = 0
-    for b in range(batch):
+    for b in range(lo, hi):
         image = batch_rows[b]
         for k in range(starts[image], starts[image + 1]):
-            if first <= columns[k] < stop:
-                pixel_starts[columns[k] - first + 1] += 1
-    for p in range(stop - first):
+            pixel_starts[columns[k] + 1] += 1
+    for p in range(pixel_starts.shape[0] - 1):
         pixel_starts[p + 1] += pixel_starts[p]
-    fill = counts[stop - first + 1:2 * (stop - first) + 1]
-    fill[:] = pixel_starts[:-1]
-    for b in range(batch):
+    fill[:] = pixel_starts
+    for b in range(lo, hi):
         image = batch_rows[b]
         for k in range(starts[image], starts[image + 1]):
-            p = columns[k] - first
-            if 0 <= p < stop - first:
-                samples[fill[p]] = b
-                pixel_values[fill[p]] = values[k]
-                fill[p] += 1
+            p = columns[k]
+            samples[fill[p]] = b
+            pixel_values[fill[p]] = values[k]
+            fill[p] += 1
+
+
+@_compile
+def _part_rows(part, parts, batch):  # pragma: no cover - compiled
+    """The batch rows lo:hi of part `part` of `parts`."""
+    return part * batch // parts, (part + 1) * batch // parts
+
+
+@_compile(contract=True)
+def _input_weight_gradient(first, stop, grad_z, grad_weight, samples, pixel_values, pixel_starts,
+                           parts):  # pragma: no cover - compiled
+    """Rows first:stop of dW1 = x^T grad_z1, from each part's grouping by pixel (`_group_by_pixel`:
+    into samples and pixel_values from lo * pixels on, its rows lo:hi, and row `part` of
+    pixel_starts).
+
+    Row p sums x[b, p] grad_z[b] over the samples b where pixel p is non-zero, in order of b (the
+    parts hold consecutive batch rows), and is 0 where there are none; each row of grad_weight
+    is written once.
+    """
+    batch, pixels = grad_z.shape[0], grad_weight.shape[0]
     for p in range(first, stop):
-        _weighted_rows(grad_weight[p], grad_z, samples, pixel_values, pixel_starts[p - first],
-                       pixel_starts[p - first + 1])
+        for part in range(parts):
+            at = _part_rows(part, parts, batch)[0] * pixels
+            _weighted_rows(grad_weight[p], grad_z, samples[at:], pixel_values[at:], pixel_starts[part, p],
+                           pixel_starts[part, p + 1], part > 0)
 
 
 @_compile(contract=True, parallel=True)
 def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients, grads,
-               partials, sort_samples, sort_values, sort_counts, parts, pads, sgemm, update):  # pragma: no cover
+               partials, samples, pixel_values, pixel_starts, fill, parts, pads, sgemm, update):  # pragma: no cover
     """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
     batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
-    thread's kernel threads and <= 1 + len(partials). sort_* are the scratch of
-    `_input_weight_gradient`, cut by pixel range among the parts: batch * pixels, batch * pixels
-    and 2 * pixels + parts long.
+    thread's kernel threads and <= 1 + len(partials). samples, pixel_values (batch * pixels),
+    pixel_starts and fill ((kernel threads, pixels + 1)) are the scratch of `_group_by_pixel`.
+    pads: each part's scratch for `_forward_backward`.
 
     `update` = (kind, first, second, settings) of `update_range`, applied to each range
     of params once its gradients are summed; kind -1 leaves params alone.
@@ -567,9 +600,11 @@ def train_step(batch_rows, starts, columns, values, labels, params, sizes, activ
     losses = np.zeros(parts)
     for part in prange(parts):
         own_tail = tail if part == 0 else partials[part - 1]
-        losses[part] = _forward_backward(part * batch // parts, (part + 1) * batch // parts, batch_rows, starts,
-                                         columns, values, labels, params, sizes, activations, gradients,
-                                         own_tail, pads[part], sgemm)
+        lo, hi = _part_rows(part, parts, batch)
+        losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
+                                         activations, gradients, own_tail, pads[part], sgemm)
+        _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * sizes[0]:],
+                        pixel_values[lo * sizes[0]:], pixel_starts[part], fill[part])
     pixels, tail_size = sizes[0], tail.shape[0]
     grad_weight = grads[:tail_start].reshape(pixels, sizes[1])
     grad_z1 = _layer_block(gradients, batch, sizes, 0)
@@ -577,10 +612,8 @@ def train_step(batch_rows, starts, columns, values, labels, params, sizes, activ
     width = sizes[1]
     for part in prange(parts):
         first_pixel, stop_pixel = part * pixels // parts, (part + 1) * pixels // parts
-        _input_weight_gradient(first_pixel, stop_pixel, batch_rows, starts, columns, values, grad_z1, grad_weight,
-                               sort_samples[batch * first_pixel:batch * stop_pixel],
-                               sort_values[batch * first_pixel:batch * stop_pixel],
-                               sort_counts[2 * first_pixel + part:2 * stop_pixel + part + 1])
+        _input_weight_gradient(first_pixel, stop_pixel, grad_z1, grad_weight, samples, pixel_values, pixel_starts,
+                               parts)
         start, stop = part * tail_size // parts, (part + 1) * tail_size // parts
         summed = tail[start:stop]
         for other in range(parts - 1):
