@@ -10,11 +10,9 @@ pools together made a step 10-20 times slower here, so while it runs the compile
 BLAS on the calling thread (`SingleThreadedBlas`, with threadpoolctl). Without threadpoolctl, or
 on one core, every kernel runs on the calling thread. All of them release the GIL.
 
-Which thread calls them matters. Measured here, the Trainer on two kernel threads in a thread
-other than Python's main one ran at full speed (70-85k samples/s, as in the main thread) until
-the main thread had once run a parallel kernel itself; from then on, at 25-45k. (GNU OpenMP
-then counts more threads than cores and its workers sleep instead of spinning between calls.)
-The app therefore trains only in its worker thread, never in the GUI thread.
+Any thread may call them. (A step in a second thread once ran 2-3 times slower after the main
+thread had trained, and about 100 times slower in the app's second run: threadpoolctl had
+ignored the second thread's BLAS limit, see `_set_blas_threads`.)
 
 Without numba (or with MNIST_MLP_KERNELS=numpy) `AVAILABLE` is False and callers use NumPy.
 """
@@ -99,8 +97,7 @@ class SingleThreadedBlas:
             with SingleThreadedBlas._lock:
                 if SingleThreadedBlas._holders == 0:
                     SingleThreadedBlas._saved = [library.num_threads for library in self._libraries]
-                    for library in self._libraries:
-                        library.set_num_threads(1)
+                    _set_blas_threads(self._libraries, [1] * len(self._libraries))
                 SingleThreadedBlas._holders += 1
         return self
 
@@ -110,8 +107,23 @@ class SingleThreadedBlas:
         with SingleThreadedBlas._lock:
             SingleThreadedBlas._holders -= 1
             if SingleThreadedBlas._holders == 0:
-                for library, threads in zip(self._libraries, SingleThreadedBlas._saved):
-                    library.set_num_threads(threads)
+                _set_blas_threads(self._libraries, SingleThreadedBlas._saved)
+
+
+def _set_blas_threads(libraries: list, counts: list[int]) -> None:
+    """Sets each BLAS library's thread count, from whichever thread calls.
+
+    threadpoolctl (3.8) lets only the first thread that set OpenBLAS's (process-wide) count set
+    it again while that thread lives, and silently ignores every other thread. The app's second
+    run, in a new worker thread while the first run's still lived, then kept OpenBLAS on two
+    threads beside the step's own two: about 30 ms a step instead of 0.3. The holders here are
+    counted process-wide, so whichever thread enters or leaves last takes control first.
+    """
+    for library, count in zip(libraries, counts):
+        take_control = getattr(type(library), "clear_controlling_thread", None)
+        if take_control is not None:
+            take_control(force=True)
+        library.set_num_threads(count)
 
 
 # -- sparse input rows ---------------------------------------------------------------------------
