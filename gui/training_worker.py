@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from core import kernels
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
 from core.errors import EngineError
@@ -131,11 +130,6 @@ class TrainingWorker(QObject):
     # -- the work, in the worker thread ---------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        # One kernel thread (BLAS keeps its own): with two, a window's run now and then fell into
-        # a state where every step took ~30 ms instead of ~0.5 (BLAS back on two threads while
-        # numba's pool also ran: seen in 3 of ~15 bench_app invocations, always after the first run
-        # of the process, the cause not found). Two were about 1.3x faster in the window otherwise.
-        kernels.set_kernel_threads(1)
         try:
             trainer = self._prepare()
             if trainer is not None:

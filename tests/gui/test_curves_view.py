@@ -129,3 +129,24 @@ def test_a_run_begun_again_under_the_same_id_replaces_the_old_one(curves):
     add_run(curves, "a", "second", [2.0, 1.0], [0.5, 0.6])
     assert len(curves.runs) == 1 and curves.runs["a"].label == "second"
     assert len(curves.loss_legend.items) == 1
+
+
+def test_while_a_run_trains_the_loss_axis_moves_only_when_its_losses_leave_it(curves):
+    """Half-decade steps: an axis rescaled at every update cost half of the update's time."""
+    add_run(curves, "old", "SGD lr 0.005", [3.0, 2.0], [0.5, 0.6], test_acc=0.6)
+    curves.begin_run("live", "Adam lr 0.001", 100)
+    curves.show_epochs(3)
+
+    def loss_range():
+        return tuple(curves.loss_plot.viewRange()[1])  # log10 of the loss
+
+    curves.add_batches("live", [2.3, 1.1, 0.8])
+    first = loss_range()
+    assert first[0] <= np.log10(0.8) and first[1] >= np.log10(3.0 + 0.4)  # the finished run stays in view
+    assert first == (np.floor(first[0] * 2) / 2, np.ceil(first[1] * 2) / 2)
+    curves.add_batches("live", [0.7, 0.6])
+    assert loss_range() == first  # inside: no rescale
+    curves.add_batches("live", [0.05])
+    assert loss_range() == (np.floor(np.log10(0.05) * 2) / 2, first[1])  # widened down to a half-decade
+    curves.autorange_epochs()
+    assert curves.loss_plot.getViewBox().autoRangeEnabled()[1]
