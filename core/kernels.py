@@ -10,9 +10,13 @@ pools together made a step 10-20 times slower here, so while it runs the compile
 BLAS on the calling thread (`SingleThreadedBlas`, with threadpoolctl). Without threadpoolctl, or
 on one core, every kernel runs on the calling thread. All of them release the GIL.
 
-Any thread may call them. (A step in a second thread once ran 2-3 times slower after the main
-thread had trained, and about 100 times slower in the app's second run: threadpoolctl had
-ignored the second thread's BLAS limit, see `_set_blas_threads`.)
+Which thread calls them matters. Once Python's main thread has run a parallel kernel, the same
+kernels in another thread ran slower: 465 -> 550 us a step measured, and the window's training
+25 % slower (GNU OpenMP then keeps a pool for each of the two threads, counts more threads than
+cores, and its workers sleep instead of spinning between calls). The app therefore trains only
+in its worker thread, never in the GUI thread. (It was 2-3 times slower, and about 100 times in
+the app's second run, while threadpoolctl ignored the other thread's BLAS limit: see
+`_set_blas_threads`.)
 
 Without numba (or with MNIST_MLP_KERNELS=numpy) `AVAILABLE` is False and callers use NumPy.
 """
