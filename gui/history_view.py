@@ -86,16 +86,33 @@ class HistoryView(QWidget):
         self.records = self.store.records(live_run_ids)
         self.table.setRowCount(len(self.records))
         for row, record in enumerate(self.records):
-            for col, text in enumerate(record_cells(record)):
-                item = QTableWidgetItem(text)
-                if col == len(COLUMNS) - 1:
-                    item.setForeground(QBrush(QColor(STATUS_COLORS.get(record.status, "#dcdde0"))))
-                if col in (3, 4, 5, 6):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, col, item)
+            self._fill_row(row, record)
             if record.run_id == selected:
                 self.table.selectRow(row)
         self._on_selection_changed()
+
+    def show_record(self, record: RunRecord) -> None:
+        """One run's row, added or brought up to date, without reading the folder again: a
+        refresh reads every run's summary (500 files in a folder here), and a training run
+        saves every few seconds, each time taking the GUI thread's time from the training."""
+        run_ids = [known.run_id for known in self.records]
+        if record.run_id in run_ids:
+            row = run_ids.index(record.run_id)
+            self.records[row] = record
+        else:  # newest first, as records() lists them
+            row = next((i for i, run_id in enumerate(run_ids) if run_id < record.run_id), len(run_ids))
+            self.records.insert(row, record)
+            self.table.insertRow(row)
+        self._fill_row(row, record)
+
+    def _fill_row(self, row: int, record: RunRecord) -> None:
+        for col, text in enumerate(record_cells(record)):
+            item = QTableWidgetItem(text)
+            if col == len(COLUMNS) - 1:
+                item.setForeground(QBrush(QColor(STATUS_COLORS.get(record.status, "#dcdde0"))))
+            if col in (3, 4, 5, 6):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, col, item)
 
     def selected_run_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()

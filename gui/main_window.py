@@ -429,8 +429,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_run_saved(self, record: RunRecord) -> None:
-        live = frozenset({self.session.run_id}) if self.is_training() else frozenset()
-        self.history.refresh(live)
+        self.history.show_record(record)
 
     @Slot(object)
     def _on_race_progressed(self, results) -> None:

@@ -178,6 +178,24 @@ def test_a_run_left_running_by_a_crash_shows_as_interrupted(qtbot, make_window, 
     assert window.history.table.item(0, 7).text() == "interrupted"
 
 
+def test_a_saved_run_updates_its_own_row_without_reading_the_folder_again(qtbot, make_window, tiny_dataset_dir,
+                                                                          monkeypatch):
+    window = make_window(data_dir=tiny_dataset_dir)
+    store = RunStore()
+    for run_id in ("20260101-000000-000-sgd", "20260301-000000-000-sgd"):
+        store.save(run_id, "2026-01-01T00:00:00", "finished", window.current)
+    window.history.refresh()
+    monkeypatch.setattr(RunStore, "records", lambda *args: pytest.fail("the whole folder read again"))
+    newest = RunRecord.summarize("20260401-000000-000-adam", "2026-04-01T00:00:00", "running", window.current)
+    middle = RunRecord.summarize("20260201-000000-000-adam", "2026-02-01T00:00:00", "running", window.current)
+    for record in (newest, middle, RunRecord(**{**newest.__dict__, "status": "finished"})):
+        window.history.show_record(record)
+    assert [r.run_id[:8] for r in window.history.records] == ["20260401", "20260301", "20260201", "20260101"]
+    assert [window.history.table.item(row, 7).text() for row in range(4)] == ["finished", "finished", "running",
+                                                                              "finished"]
+    assert window.history.table.rowCount() == 4
+
+
 def test_compare_optimizers_runs_sgd_momentum_and_adam_and_fills_the_table(qtbot, window):
     set_up_run(qtbot, window, epochs=2)
     panel = window.training_panel
