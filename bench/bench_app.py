@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.config import TrainConfig  # noqa: E402
@@ -63,6 +64,7 @@ def in_app_run(app: QApplication, config: TrainConfig, dataset, settings_path: P
     window.training_panel.set_data_dir(str(dataset.folder))
     window.training_panel.apply_config(config)
     draw_a_digit(window)
+    QTest.qWait(300)  # laid out and painted once, as a window is before anyone clicks Start
     gaps: list[float] = []
     clock = QElapsedTimer()
     timer = QTimer()
@@ -92,7 +94,6 @@ def dataset_batches(dataset, config: TrainConfig) -> int:
 def draw_a_digit(window) -> None:
     """A stroke on the pad, so every weight snapshot also runs a classification, as in real use."""
     from PySide6.QtCore import QPoint, Qt
-    from PySide6.QtTest import QTest
 
     pad = window.drawing.pad
     QTest.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(100, 60))
