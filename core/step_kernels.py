@@ -575,10 +575,16 @@ def _input_weight_gradient(first, stop, grad_z, grad_weight, samples, pixel_valu
     """
     batch, pixels = grad_z.shape[0], grad_weight.shape[0]
     for p in range(first, stop):
+        summed = False
         for part in range(parts):
+            if pixel_starts[part, p] == pixel_starts[part, p + 1]:
+                continue  # none of this part's rows has the pixel (a third of them, in an MNIST batch)
             at = _part_rows(part, parts, batch)[0] * pixels
             _weighted_rows(grad_weight[p], grad_z, samples[at:], pixel_values[at:], pixel_starts[part, p],
-                           pixel_starts[part, p + 1], part > 0)
+                           pixel_starts[part, p + 1], summed)
+            summed = True
+        if not summed:
+            grad_weight[p, :] = 0
 
 
 @_compile(contract=True, parallel=True)
