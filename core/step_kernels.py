@@ -219,7 +219,8 @@ if numba is not None:
 
                 def matrix_row(k):
                     row = builder.load(builder.gep(rows_data, [k]))
-                    row = builder.sext(row, _I64) if row.type.width < 64 else row
+                    if row.type.width < 64:  # uint16 pixel indices reach 65535: widen by their sign
+                        row = (builder.sext if signature.args[2].dtype.signed else builder.zext)(row, _I64)
                     block_start = builder.add(builder.mul(row, row_length), column)
                     return [_load_vector(builder, matrix_data, builder.add(block_start, ir.Constant(_I64, LANES * i)))
                             for i in range(vectors)]

@@ -170,13 +170,17 @@ class CurvesView(QWidget):
 
     def _keep_in_view(self, losses: np.ndarray) -> None:
         """While a run trains, widen the loss axis (to whole half-decades) only when its losses leave it."""
-        if self._loss_decades is None or not len(losses):
+        if self._loss_decades is None:
+            return
+        shown_low, shown_high = self._loss_decades
+        if shown_low > shown_high:  # the run's first losses: take in the other curves shown too
+            shown = [item.yData for run in self.runs.values() for key in ("raw", "smooth", "epoch_loss")
+                     if (item := run.items[key]).isVisible() and item.yData is not None]
+            losses = np.concatenate([losses, *shown])
+        losses = losses[np.isfinite(losses)]  # a stored run's history may hold a diverged batch's
+        if not len(losses):
             return
         low, high = np.log10(losses.min()), np.log10(losses.max())
-        shown_low, shown_high = self._loss_decades
-        if shown_low > shown_high:  # the run's first losses: take in the other runs' curves too
-            bounds = self.loss_plot.getPlotItem().getViewBox().childrenBounds()[1]
-            low, high = (min(low, bounds[0]), max(high, bounds[1])) if bounds is not None else (low, high)
         if shown_low <= low and high <= shown_high:
             return
         self._loss_decades = (min(shown_low, math.floor(low * 2) / 2), max(shown_high, math.ceil(high * 2) / 2))

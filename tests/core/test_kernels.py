@@ -57,6 +57,8 @@ def test_single_threaded_blas_holds_in_any_thread_while_an_earlier_one_lives():
         return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
 
     before = blas_threads()
+    if not before or before == [1] * len(before):
+        pytest.skip("BLAS runs on one thread here: a limit of one would hold either way")
     first_done, release = threading.Event(), threading.Event()
 
     def first_run():

@@ -95,7 +95,7 @@ def mnist_like_batch(batch=64, seed=0):
 
 
 @needs_numba
-@pytest.mark.parametrize("sizes", [(784, 256, 128, 64, 10), (784, 8, 10)])
+@pytest.mark.parametrize("sizes", [(784, 256, 128, 64, 10), (784, 8, 10), (784, 300, 10), (784, 17, 33, 10)])
 def test_compiled_step_matches_the_numpy_step(sizes):
     """Same loss and gradients to float32 rounding, from a dense batch and from sparse rows."""
     model = MLP.initialized(sizes, seed=3)

@@ -23,6 +23,13 @@ def test_weighted_rows_sums_the_chosen_rows(width, row_type):
     np.testing.assert_allclose(weighted_rows(matrix, rows, weights), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_weighted_rows_reads_rows_past_32767_through_unsigned_indices():
+    matrix = np.zeros((40_000, 20), dtype=np.float32)
+    matrix[33_000] = np.arange(20)
+    rows = np.array([33_000], dtype=np.uint16)  # negative, were it widened by its sign
+    np.testing.assert_array_equal(weighted_rows(matrix, rows, np.ones(1, np.float32)), np.arange(20))
+
+
 def test_weighted_rows_of_no_rows_is_zero():
     matrix = np.ones((4, 200), dtype=np.float32)
     assert not weighted_rows(matrix, np.empty(0, np.int32), np.empty(0, np.float32)).any()

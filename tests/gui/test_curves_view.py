@@ -148,5 +148,15 @@ def test_while_a_run_trains_the_loss_axis_moves_only_when_its_losses_leave_it(cu
     assert loss_range() == first  # inside: no rescale
     curves.add_batches("live", [0.05])
     assert loss_range() == (np.floor(np.log10(0.05) * 2) / 2, first[1])  # widened down to a half-decade
+    curves.begin_run("stored", "a stored run that diverged", 100)
+    curves.add_batches("stored", [0.5, float("nan"), float("inf")])  # neither raises nor moves the axis
+    assert loss_range()[0] == np.floor(np.log10(0.05) * 2) / 2
     curves.autorange_epochs()
     assert curves.loss_plot.getViewBox().autoRangeEnabled()[1]
+
+
+def test_losses_on_half_decades_get_an_axis_just_wide_enough(curves):
+    curves.begin_run("live", "Adam lr 0.001", 100)
+    curves.show_epochs(3)
+    curves.add_batches("live", [1.0, 0.1])
+    assert tuple(curves.loss_plot.viewRange()[1]) == (-1.0, 0.0)
