@@ -121,13 +121,16 @@ def _set_blas_threads(libraries: list, counts: list[int]) -> None:
     it again while that thread lives, and silently ignores every other thread. The app's second
     run, in a new worker thread while the first run's still lived, then kept OpenBLAS on two
     threads beside the step's own two: about 30 ms a step instead of 0.3. The holders here are
-    counted process-wide, so whichever thread enters or leaves last takes control first.
+    counted process-wide, so whichever thread enters or leaves last takes control, and gives it
+    up again, so that other code's limits (threadpool_limits) work from any thread.
     """
     for library, count in zip(libraries, counts):
-        take_control = getattr(type(library), "clear_controlling_thread", None)
-        if take_control is not None:
-            take_control(force=True)
+        give_up_control = getattr(type(library), "clear_controlling_thread", None)
+        if give_up_control is not None:
+            give_up_control(force=True)
         library.set_num_threads(count)
+        if give_up_control is not None:
+            give_up_control(force=True)
 
 
 # -- sparse input rows ---------------------------------------------------------------------------

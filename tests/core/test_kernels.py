@@ -48,10 +48,11 @@ def test_single_threaded_blas_holds_in_any_thread_while_an_earlier_one_lives():
     """threadpoolctl 3.8 lets only the first thread that set OpenBLAS's thread count set it again,
     for as long as that thread lives; the calls of every other thread did nothing. The app's
     second run, in a new worker thread while the first run's thread still lived, then trained
-    with OpenBLAS on two threads: about 30 ms a step instead of 0.3."""
+    with OpenBLAS on two threads: about 30 ms a step instead of 0.3. Nor may a finished run's
+    limit, its thread alive, keep other code from setting one."""
     import threading
 
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     def blas_threads():
         return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
@@ -77,10 +78,12 @@ def test_single_threaded_blas_holds_in_any_thread_while_an_earlier_one_lives():
     first.start()
     try:
         first_done.wait(timeout=10)
+        with threadpool_limits(limits=1, user_api="blas"):  # other code's limits, from this thread
+            seen.append(blas_threads())
         second = threading.Thread(target=second_run)
         second.start()
         second.join(timeout=10)
     finally:
         release.set()
         first.join(timeout=10)
-    assert seen == [[1] * len(before), before]
+    assert seen == [[1] * len(before), [1] * len(before), before]
