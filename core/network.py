@@ -145,7 +145,6 @@ class TrainingStep:
         self.samples = np.empty(batch_size * pixels, dtype=np.int32)
         self.pixel_values = np.empty(batch_size * pixels, dtype=FLOAT)
         self.pixel_starts = np.empty((kernels.THREADS, pixels + 1), dtype=np.int64)
-        self.fill = np.empty_like(self.pixel_starts)
         # and each kernel thread's scratch for the dense layers' forward products (step_kernels._product)
         pad = (max(layer_sizes[1:-1]) + 4) * step_kernels.LANES if self.fused else 0
         self.pads = aligned_empty((kernels.THREADS, pad), FLOAT)
@@ -191,7 +190,7 @@ class TrainingStep:
             return float(step_kernels.train_step(
                 x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
                 self.activations, self.gradients, grads.flat, self.partials, self.samples, self.pixel_values,
-                self.pixel_starts, self.fill, parts, self.pads, self.sgemm, update))
+                self.pixel_starts, parts, self.pads, self.sgemm, update))
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

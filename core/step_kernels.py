@@ -195,7 +195,7 @@ if numba is not None:
         return [context.make_array(kind)(context, builder, value).data if isinstance(kind, types.Array)
                 else context.cast(builder, value, kind, types.int64) for kind, value in zip(signature.args, args)]
 
-    def _make_weighted_rows_block(vectors: int, accumulate: bool):
+    def _make_weighted_rows_block(vectors: int):
         """An intrinsic setting out[column:column + LANES * vectors] to the sum over start <= k <
         stop of weights[k] * matrix[rows[k], column:...] (plus out's own values if `accumulate`),
         the block's sums held in `vectors` registers for the whole loop over k: out is read at
@@ -206,13 +206,13 @@ if numba is not None:
         matrix must be C-contiguous.
         """
         @intrinsic
-        def sum_block(typingctx, out, matrix, rows, weights, start, stop, column):
+        def sum_block(typingctx, out, matrix, rows, weights, start, stop, column, accumulate):
             if matrix.layout != "C" or out.layout not in "CA" or matrix.dtype != types.float32:
                 return None
-            signature = types.void(out, matrix, rows, weights, start, stop, column)
+            signature = types.void(out, matrix, rows, weights, start, stop, column, accumulate)
 
             def codegen(context, builder, signature, args):
-                out_data, matrix_data, rows_data, weights_data, first, stop, column = _arguments(
+                out_data, matrix_data, rows_data, weights_data, first, stop, column, accumulate = _arguments(
                     context, builder, signature, args)
                 matrix_strides = context.make_array(signature.args[1])(context, builder, args[1]).strides
                 row_length = builder.sdiv(cgutils.unpack_tuple(builder, matrix_strides)[0], ir.Constant(_I64, 4))
@@ -230,7 +230,9 @@ if numba is not None:
 
                 out_vectors = [_vector_pointer(builder, out_data, builder.add(column, ir.Constant(_I64, LANES * i)))
                                for i in range(vectors)]
-                initial = [builder.load(vector, align=4) for vector in out_vectors] if accumulate else None
+                adding = builder.icmp_signed("!=", accumulate, ir.Constant(_I64, 0))
+                initial = [builder.select(adding, builder.load(vector, align=4), ir.Constant(_VECTOR, [0.0] * LANES))
+                           for vector in out_vectors]
                 (sums,) = _emit_fma_loop(builder, first, stop, matrix_row, row_weights, [initial])
                 for total, vector in zip(sums, out_vectors):
                     builder.store(total, vector, align=4)
@@ -239,10 +241,8 @@ if numba is not None:
             return signature, codegen
         return sum_block
 
-    _weighted_rows_wide = _make_weighted_rows_block(8, False)  # 128 floats: 8 of AVX-512's 32 vector registers
-    _weighted_rows_narrow = _make_weighted_rows_block(1, False)
-    _add_weighted_rows_wide = _make_weighted_rows_block(8, True)
-    _add_weighted_rows_narrow = _make_weighted_rows_block(1, True)
+    _weighted_rows_wide = _make_weighted_rows_block(8)  # 128 floats: 8 of AVX-512's 32 vector registers
+    _weighted_rows_narrow = _make_weighted_rows_block(1)
 
 
 @_compile(contract=True)
@@ -256,16 +256,10 @@ def _weighted_rows(out, matrix, rows, weights, start, stop, accumulate=False):  
     width = out.shape[0]
     column = 0
     while column + 8 * LANES <= width:
-        if accumulate:
-            _add_weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
-        else:
-            _weighted_rows_wide(out, matrix, rows, weights, start, stop, column)
+        _weighted_rows_wide(out, matrix, rows, weights, start, stop, column, accumulate)
         column += 8 * LANES
     while column + LANES <= width:
-        if accumulate:
-            _add_weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
-        else:
-            _weighted_rows_narrow(out, matrix, rows, weights, start, stop, column)
+        _weighted_rows_narrow(out, matrix, rows, weights, start, stop, column, accumulate)
         column += LANES
     if not accumulate:
         out[column:] = 0
@@ -531,11 +525,11 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
 
 
 @_compile
-def _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples, pixel_values, pixel_starts,
-                    fill):  # pragma: no cover - compiled
+def _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples, pixel_values,
+                    pixel_starts):  # pragma: no cover - compiled
     """The non-zero pixels of the batch rows lo:hi regrouped by pixel (a counting sort), for dW1:
     pixel p's samples b (in order of b) are samples[pixel_starts[p]:pixel_starts[p + 1]], with
-    their values in pixel_values. pixel_starts and fill are pixels + 1 long.
+    their values in pixel_values. pixel_starts is pixels + 1 long.
 
     Each part sorts its own rows here, in phase 1; in phase 2 each reads its pixel range from
     all parts' groups. (Phase 2 sorting the whole batch for each pixel range made every
@@ -547,14 +541,16 @@ def _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples, pixel_
             pixel_starts[columns[k] + 1] += 1
     for p in range(pixel_starts.shape[0] - 1):
         pixel_starts[p + 1] += pixel_starts[p]
-    fill[:] = pixel_starts
-    for b in range(lo, hi):
+    for b in range(lo, hi):  # pixel_starts[p] serves as pixel p's cursor: it ends at p + 1's start
         image = batch_rows[b]
         for k in range(starts[image], starts[image + 1]):
             p = columns[k]
-            samples[fill[p]] = b
-            pixel_values[fill[p]] = values[k]
-            fill[p] += 1
+            samples[pixel_starts[p]] = b
+            pixel_values[pixel_starts[p]] = values[k]
+            pixel_starts[p] += 1
+    for p in range(pixel_starts.shape[0] - 1, 0, -1):
+        pixel_starts[p] = pixel_starts[p - 1]
+    pixel_starts[0] = 0
 
 
 @_compile
@@ -590,11 +586,11 @@ def _input_weight_gradient(first, stop, grad_z, grad_weight, samples, pixel_valu
 
 @_compile(contract=True, parallel=True)
 def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients, grads,
-               partials, samples, pixel_values, pixel_starts, fill, parts, pads, sgemm, update):  # pragma: no cover
+               partials, samples, pixel_values, pixel_starts, parts, pads, sgemm, update):  # pragma: no cover
     """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
     batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
     thread's kernel threads and <= 1 + len(partials). samples, pixel_values (batch * pixels),
-    pixel_starts and fill ((kernel threads, pixels + 1)) are the scratch of `_group_by_pixel`.
+    pixel_starts ((kernel threads, pixels + 1)) are the scratch of `_group_by_pixel`.
     pads: each part's scratch for `_forward_backward`.
 
     `update` = (kind, first, second, settings) of `update_range`, applied to each range
@@ -611,7 +607,7 @@ def train_step(batch_rows, starts, columns, values, labels, params, sizes, activ
         losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
                                          activations, gradients, own_tail, pads[part], sgemm)
         _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * sizes[0]:],
-                        pixel_values[lo * sizes[0]:], pixel_starts[part], fill[part])
+                        pixel_values[lo * sizes[0]:], pixel_starts[part])
     pixels, tail_size = sizes[0], tail.shape[0]
     grad_weight = grads[:tail_start].reshape(pixels, sizes[1])
     grad_z1 = _layer_block(gradients, batch, sizes, 0)
