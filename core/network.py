@@ -21,7 +21,7 @@ from core.optim import Optimizer
 from core.sparse_images import SparseBatch, SparseImages
 
 FLOAT = np.float32
-_NO_UPDATE = (-1, np.empty(0, FLOAT), np.empty(0, FLOAT), np.empty(0, FLOAT))  # for step_kernels.train_step
+_NO_UPDATE = (-1, np.empty(0, FLOAT), np.empty(0, FLOAT), np.empty((1, 0), FLOAT))  # for step_kernels.train_steps
 
 
 def _layer_views(buffer: np.ndarray, layer_sizes: Sequence[int]) -> tuple[list, list]:
@@ -180,17 +180,47 @@ class TrainingStep:
         optimizer.step(model.flat, grads.flat, lr)
         return loss
 
+    def train_batches(self, model: MLP, images: np.ndarray | SparseImages, rows: np.ndarray, labels: np.ndarray,
+                      grads: ParameterBuffer, optimizer: Optimizer, lr: float) -> np.ndarray:
+        """`train` on len(rows) // batch_size batches in turn, the k-th being the images
+        rows[k B:(k + 1) B] (of (N, 784) uint8 images, or of a SparseImages) with the labels
+        labels[k B:(k + 1) B]; returns their losses.
+
+        Compiled, it is one call for all of them, in which Python's GIL is free (core/step_kernels.py).
+        """
+        batch = self.batch_size
+        count = len(rows) // batch
+        losses = np.empty(count)
+        if self.fused and optimizer.fused and isinstance(images, SparseImages):
+            self._call_compiled(model, images, rows, labels, grads, optimizer.compiled_update(lr, count), losses)
+            return losses
+        for k in range(count):
+            span = slice(k * batch, (k + 1) * batch)
+            x = images.take(rows[span]) if isinstance(images, SparseImages) else self._dense_batch(images, rows[span])
+            losses[k] = self.train(model, x, labels[span], grads, optimizer, lr)
+        return losses
+
+    def _dense_batch(self, images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The uint8 images `rows` as float32 pixels / 255, in the step's own buffer."""
+        pixels = np.take(images, rows, axis=0)
+        return np.divide(pixels, FLOAT(255), out=self.x) if pixels.dtype == np.uint8 else pixels.astype(FLOAT)
+
     def _run_compiled(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer,
                       update: tuple) -> float:
         if not isinstance(x, SparseBatch):
             x = SparseImages.from_images(x).take(self.rows)
-        images = x.images
+        loss = np.empty(1)
+        self._call_compiled(model, x.images, x.rows, labels, grads, update, loss)
+        return float(loss[0])
+
+    def _call_compiled(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
+                       grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> None:
         parts = min(kernels.kernel_threads(), self.batch_size, len(self.partials) + 1)
         with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
-            return float(step_kernels.train_step(
-                x.rows, images.starts, images.columns, images.values, labels, model.flat, self.layer_sizes,
-                self.activations, self.gradients, grads.flat, self.partials, self.samples, self.pixel_values,
-                self.pixel_starts, parts, self.pads, self.sgemm, update))
+            step_kernels.train_steps(
+                rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
+                self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
+                self.pixel_values, self.pixel_starts, parts, self.pads, self.sgemm, update, losses)
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

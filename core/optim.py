@@ -37,14 +37,15 @@ class Optimizer:
         """params -= the update for `grads` (one step: Adam counts it)."""
         if self.fused:
             kind, first, second, settings = self.compiled_update(lr)
-            step_kernels.optimizer_update(kind, params, grads, first, second, settings, kernels.kernel_threads())
+            step_kernels.optimizer_update(kind, params, grads, first, second, settings[0], kernels.kernel_threads())
         else:
             self._numpy_step(params, grads, lr)
 
-    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """Count one step and return what `step_kernels.update_range` takes after params and grads:
-        (kind, first state, second state, float32 settings). The compiled training step applies
-        it while the gradients are still in cache (core/step_kernels.py)."""
+    def compiled_update(self, lr: float, steps: int = 1) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Count `steps` steps and return what `step_kernels.update_range` takes after params and
+        grads: (kind, first state, second state, float32 settings), settings[k] for the k-th step,
+        shape (steps, n). The compiled training step applies it while the gradients are still in
+        cache (core/step_kernels.py)."""
         raise NotImplementedError
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
@@ -67,8 +68,8 @@ class Optimizer:
 class SGD(Optimizer):
     name = "sgd"
 
-    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return step_kernels.SGD, self.scratch, self.scratch, np.array([lr], dtype=FLOAT)
+    def compiled_update(self, lr: float, steps: int = 1) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        return step_kernels.SGD, self.scratch, self.scratch, np.full((steps, 1), lr, dtype=FLOAT)
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         np.multiply(grads, FLOAT(lr), out=self.scratch)
@@ -83,8 +84,9 @@ class Momentum(Optimizer):
         self.beta = FLOAT(beta)
         self.velocity = aligned_zeros(size, FLOAT)
 
-    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return step_kernels.MOMENTUM, self.velocity, self.velocity, np.array([lr, self.beta], dtype=FLOAT)
+    def compiled_update(self, lr: float, steps: int = 1) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        settings = np.array([[lr, self.beta]] * steps, dtype=FLOAT)
+        return step_kernels.MOMENTUM, self.velocity, self.velocity, settings
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         self.velocity *= self.beta
@@ -113,8 +115,8 @@ class Adam(Optimizer):
         step_size = lr * correction2 / (1.0 - self.beta1**self.t)
         return np.array([1.0 - self.beta1, 1.0 - self.beta2, self.eps * correction2, step_size], dtype=FLOAT)
 
-    def compiled_update(self, lr: float) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        return step_kernels.ADAM, self.m, self.v, self._next_settings(lr)
+    def compiled_update(self, lr: float, steps: int = 1) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        return step_kernels.ADAM, self.m, self.v, np.array([self._next_settings(lr) for _ in range(steps)])
 
     def _numpy_step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         one_minus_beta1, one_minus_beta2, eps, step_size = self._next_settings(lr)

@@ -1,6 +1,7 @@
-"""The compiled training step: one call per batch, its work split across the cores.
+"""The compiled training step: one call for a run of batches, each batch's work split across the cores.
 
-`train_step` computes what TrainingStep's NumPy path computes (core/network.py), in two phases:
+`train_steps` computes what TrainingStep's NumPy path computes (core/network.py), batch after
+batch, each in two phases:
 
 1. Each kernel thread takes its own rows of the batch (`_forward_backward`): z1 = x W1 + b1 from
    the ~150 non-zero pixels of each image only (an MNIST image is 81 % zeros), the dense layers
@@ -17,7 +18,8 @@
 Why the batch is split rather than each product: a 64-row product on two BLAS threads was no
 faster than on one here, and OpenBLAS's threads and numba's busy-wait against each other. Split
 by rows, the dense layers, about half of a step, run on both cores with no wait between layers.
-Why one call: Python holds the GIL between calls, and the app's GUI thread wants it back.
+Why one call, and for several batches: between calls the calling thread needs Python's GIL, which
+the app's GUI thread holds while it paints.
 
 The optimizer updates (`update_range`, also whole-buffer as `optimizer_update`) perform the same
 float32 operations in the same order as core/optim.py, without fastmath: bit-identical to it
@@ -585,48 +587,54 @@ def _input_weight_gradient(first, stop, grad_z, grad_weight, samples, pixel_valu
 
 
 @_compile(contract=True, parallel=True)
-def train_step(batch_rows, starts, columns, values, labels, params, sizes, activations, gradients, grads,
-               partials, samples, pixel_values, pixel_starts, parts, pads, sgemm, update):  # pragma: no cover
-    """Loss of the batch `batch_rows` of a sparse image set (starts, columns, values); the
-    batch-mean gradients go to `grads` (flat, laid out as `params`). `parts` <= the calling
-    thread's kernel threads and <= 1 + len(partials). samples, pixel_values (batch * pixels),
-    pixel_starts ((kernel threads, pixels + 1)) are the scratch of `_group_by_pixel`.
-    pads: each part's scratch for `_forward_backward`.
+def train_steps(rows, labels, batch, starts, columns, values, params, sizes, activations, gradients, grads,
+                partials, samples, pixel_values, pixel_starts, parts, pads, sgemm, update, losses):  # pragma: no cover
+    """Trains on `losses.size` batches in turn: batch k is the images rows[k * batch:(k + 1) * batch] of
+    a sparse image set (starts, columns, values), with those labels; losses[k] = its mean loss.
 
-    `update` = (kind, first, second, settings) of `update_range`, applied to each range
-    of params once its gradients are summed; kind -1 leaves params alone.
+    Each batch's gradients go to `grads` (flat, laid out as `params`), then `update` = (kind, first,
+    second, settings) of `update_range`, with settings[k] for batch k, is applied to each range of
+    params once its gradients are summed; kind -1 leaves params alone (then only the last batch's
+    gradients stay in `grads`). `parts` <= the calling thread's kernel threads and <= 1 +
+    len(partials). samples, pixel_values (batch * pixels), pixel_starts ((kernel threads, pixels + 1))
+    are the scratch of `_group_by_pixel`; pads each part's scratch for `_forward_backward`.
+
+    Why several batches in one call: between two calls the calling thread needs Python's GIL, and
+    in the app the GUI thread holds it while it paints (milliseconds at a time).
     """
-    batch = batch_rows.shape[0]
     offsets = _parameter_offsets(sizes)
     tail_start = offsets[0] + sizes[0] * sizes[1]
     tail = grads[tail_start:]
-    losses = np.zeros(parts)
-    for part in prange(parts):
-        own_tail = tail if part == 0 else partials[part - 1]
-        lo, hi = _part_rows(part, parts, batch)
-        losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
-                                         activations, gradients, own_tail, pads[part], sgemm)
-        _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * sizes[0]:],
-                        pixel_values[lo * sizes[0]:], pixel_starts[part])
-    pixels, tail_size = sizes[0], tail.shape[0]
-    grad_weight = grads[:tail_start].reshape(pixels, sizes[1])
+    pixels, tail_size, width = sizes[0], tail.shape[0], sizes[1]
+    grad_weight = grads[:tail_start].reshape(pixels, width)
     grad_z1 = _layer_block(gradients, batch, sizes, 0)
-    kind, first, second, settings = update
-    width = sizes[1]
-    for part in prange(parts):
-        first_pixel, stop_pixel = part * pixels // parts, (part + 1) * pixels // parts
-        _input_weight_gradient(first_pixel, stop_pixel, grad_z1, grad_weight, samples, pixel_values, pixel_starts,
-                               parts)
-        start, stop = part * tail_size // parts, (part + 1) * tail_size // parts
-        summed = tail[start:stop]
-        for other in range(parts - 1):
-            partial = partials[other, start:stop]
-            for i in range(summed.size):  # from 0, so that it vectorizes
-                summed[i] += partial[i]
-        if kind >= 0:
-            update_range(kind, params, grads, first, second, settings, first_pixel * width, stop_pixel * width)
-            update_range(kind, params, grads, first, second, settings, tail_start + start, tail_start + stop)
-    return losses.sum() / batch
+    kind, first, second, all_settings = update
+    part_losses = np.zeros(parts)
+    for k in range(losses.size):
+        batch_rows = rows[k * batch:(k + 1) * batch]
+        batch_labels = labels[k * batch:(k + 1) * batch]
+        for part in prange(parts):
+            own_tail = tail if part == 0 else partials[part - 1]
+            lo, hi = _part_rows(part, parts, batch)
+            part_losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, batch_labels, params,
+                                                  sizes, activations, gradients, own_tail, pads[part], sgemm)
+            _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * pixels:],
+                            pixel_values[lo * pixels:], pixel_starts[part])
+        settings = all_settings[min(k, all_settings.shape[0] - 1)]
+        for part in prange(parts):
+            first_pixel, stop_pixel = part * pixels // parts, (part + 1) * pixels // parts
+            _input_weight_gradient(first_pixel, stop_pixel, grad_z1, grad_weight, samples, pixel_values,
+                                   pixel_starts, parts)
+            start, stop = part * tail_size // parts, (part + 1) * tail_size // parts
+            summed = tail[start:stop]
+            for other in range(parts - 1):
+                partial = partials[other, start:stop]
+                for i in range(summed.size):  # from 0, so that it vectorizes
+                    summed[i] += partial[i]
+            if kind >= 0:
+                update_range(kind, params, grads, first, second, settings, first_pixel * width, stop_pixel * width)
+                update_range(kind, params, grads, first, second, settings, tail_start + start, tail_start + stop)
+        losses[k] = part_losses.sum() / batch
 
 
 def _trial_product_agrees(sgemm: blas.Sgemm) -> bool:
@@ -640,7 +648,7 @@ def _trial_product_agrees(sgemm: blas.Sgemm) -> bool:
 
 @functools.cache
 def usable_sgemm() -> tuple[int, bool] | None:
-    """(address, ilp64) of the SGEMM `train_step` takes, or None to use the NumPy step."""
+    """(address, ilp64) of the SGEMM `train_steps` takes, or None to use the NumPy step."""
     if numba is None:
         return None
     sgemm = blas.find_sgemm()

@@ -2,16 +2,15 @@
 
 `Trainer.run()` is a generator: headless code iterates it, the GUI's worker iterates it in a
 QThread and emits each event as a signal. `pause()`, `resume()` and `stop()` may be called from
-any thread; they take effect between batches.
+any thread; they take effect between chunks of batches (CHUNK_SECONDS).
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +18,16 @@ import numpy as np
 from core.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
 from core.events import BatchEnd, EpochEnd, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
-from core.network import FLOAT, MLP, ParameterBuffer, TrainingStep
+from core.network import MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
 from core.run_state import Checkpoint, History, Position
-from core.sparse_images import SparseBatch, SparseImages
+from core.sparse_images import SparseImages
+
+# A run hands the compiled step about this many seconds of batches per call, and the GIL back to
+# Python in between: pause and stop wait for the chunk at most, and the app's GUI thread, which
+# holds the GIL while it paints, stalls training at most once per chunk instead of once per batch.
+CHUNK_SECONDS = 0.02
+MAX_CHUNK = 256
 
 
 @dataclass
@@ -72,6 +77,8 @@ class Trainer:
         self.optimizer = optimizer if optimizer is not None else make_optimizer(config, self.model.flat.size)
         self.history = history if history is not None else History()
         self.position = position if position is not None else Position(lr=config.lr, shuffle_state=config.seed)
+        self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
+        self.max_chunk = MAX_CHUNK  # and at most this many batches
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -127,20 +134,26 @@ class Trainer:
         config = self.config
         step = TrainingStep(config.layer_sizes, config.batch_size)
         grads = ParameterBuffer(config.layer_sizes)
-        next_batch = self._batch_reader(self.splits.train_images, step)
-        labels = np.empty(config.batch_size, dtype=self.splits.train_labels.dtype)
+        images = self._training_images(step)
         shuffler = LCG(self.position.shuffle_state)
         with step.single_threaded_blas:  # once for the whole loop, not at every step
-            yield from self._epochs(step, grads, next_batch, labels, shuffler)
+            yield from self._epochs(step, grads, images, shuffler)
 
-    def _epochs(self, step: TrainingStep, grads: ParameterBuffer, next_batch, labels: np.ndarray,
+    def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages,
                 shuffler: LCG) -> Iterator[TrainingEvent]:
-        """The body of `run`, with BLAS kept on one thread around it."""
+        """The body of `run`, with BLAS kept on one thread around it.
+
+        The batches go to the step in chunks (`step.train_batches`), the first of one batch, the
+        next sized from the last to take about `chunk_seconds`: the model, the history and the
+        position move on by a whole chunk, then a BatchEnd comes for each of its batches, its
+        time interpolated. Pause and stop take effect between chunks.
+        """
         config, position, history = self.config, self.position, self.history
         batch_size, batches = config.batch_size, self.batches_per_epoch
         train_labels, train_count = self.splits.train_labels, len(self.splits.train_images)
         last_good = self._snapshot()
         elapsed_before = 0.0
+        chunk = 1  # batches in the next chunk: the first one's time sizes the next
         status, message = "finished", ""
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
@@ -156,33 +169,42 @@ class Trainer:
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
             paused_seconds = 0.0
-            for batch in range(position.next_batch, batches):
+            while position.next_batch < batches:
                 if not self._running.is_set():
                     pause_started = time.perf_counter()
                     self._running.wait()
                     paused_seconds += time.perf_counter() - pause_started
+                batch = position.next_batch
                 if self._stop.is_set():
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
-                indices = position.order[batch * batch_size:(batch + 1) * batch_size]
-                x = next_batch(indices)
-                np.take(train_labels, indices, out=labels)
+                count = min(chunk, batches - batch)
+                rows = position.order[batch * batch_size:(batch + count) * batch_size]
+                chunk_started = time.perf_counter()
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                    loss = step.train(self.model, x, labels, grads, self.optimizer, position.lr)
-                if not math.isfinite(loss):
+                    losses = step.train_batches(self.model, images, rows, train_labels[rows], grads, self.optimizer,
+                                                position.lr)
+                chunk_seconds = time.perf_counter() - chunk_started
+                chunk = max(1, min(self.max_chunk, int(count * self.chunk_seconds / max(chunk_seconds, 1e-9))))
+                finite = np.isfinite(losses)
+                if not finite.all():
+                    bad = int(np.argmin(finite))
                     self._restore(last_good)
                     del history.batch_losses[epoch_start_loss_index:]
                     position.next_batch, position.shuffled_epoch = 0, 0
                     status = "diverged"
-                    message = (f"The loss became {loss} at epoch {epoch}, batch {batch + 1}: the learning "
-                               f"rate {position.lr:g} is too high for {config.optimizer}. Lower it and "
+                    message = (f"The loss became {losses[bad]} at epoch {epoch}, batch {batch + bad + 1}: the "
+                               f"learning rate {position.lr:g} is too high for {config.optimizer}. Lower it and "
                                f"start again. The weights from before epoch {epoch} were kept.")
                     break
-                history.batch_losses.append(loss)
-                position.next_batch = batch + 1
-                epoch_seconds = time.perf_counter() - epoch_started - paused_seconds
-                yield BatchEnd(epoch, batch + 1, batches, loss, elapsed_before + epoch_seconds,
-                               (batch + 1 - first_batch) * batch_size / max(epoch_seconds, 1e-9))
+                history.batch_losses.extend(losses.tolist())
+                position.next_batch = batch + count
+                before_chunk = chunk_started - epoch_started - paused_seconds
+                for k, loss in enumerate(history.batch_losses[-count:]):
+                    epoch_seconds = before_chunk + chunk_seconds * (k + 1) / count
+                    done = batch + k + 1 - first_batch
+                    yield BatchEnd(epoch, batch + k + 1, batches, loss, elapsed_before + epoch_seconds,
+                                   done * batch_size / max(epoch_seconds, 1e-9))
             epoch_seconds = time.perf_counter() - epoch_started - paused_seconds
             elapsed_before += epoch_seconds
             if status != "finished":
@@ -207,21 +229,12 @@ class Trainer:
             message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
 
-    def _batch_reader(self, images: np.ndarray,
-                      step: TrainingStep) -> Callable[[np.ndarray], np.ndarray | SparseBatch]:
-        """A function from batch indices to the step's input: for the compiled step, the rows of a
-        SparseImages built once (measured on Fashion-MNIST, half its pixels ink: 0.96 s an epoch,
-        against 1.08 s converting each batch and 1.40 s with a dense BLAS input layer); else dense
-        float32 pixels / 255."""
-        if step.fused:
-            return SparseImages.from_images(images).take
-        pixels = np.empty((step.batch_size, images.shape[1]), dtype=np.uint8)
-        x = np.empty(pixels.shape, dtype=FLOAT)
-
-        def dense_batch(indices: np.ndarray) -> np.ndarray:
-            np.take(images, indices, axis=0, out=pixels)
-            return np.divide(pixels, FLOAT(255), out=x)
-        return dense_batch
+    def _training_images(self, step: TrainingStep) -> np.ndarray | SparseImages:
+        """What the step reads batches from: for the compiled step, a SparseImages built once
+        (measured on Fashion-MNIST, half its pixels ink: 0.96 s an epoch, against 1.08 s converting
+        each batch and 1.40 s with a dense BLAS input layer); else the uint8 images themselves."""
+        images = self.splits.train_images
+        return SparseImages.from_images(images) if step.fused else images
 
     def _snapshot(self) -> tuple[np.ndarray, dict]:
         return self.model.flat.copy(), {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()}

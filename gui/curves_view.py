@@ -25,6 +25,15 @@ RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", 
 FINISHED_ALPHA = 150
 RAW_ALPHA = 40
 LEGEND_BRUSH = (30, 31, 34, 215)  # the chart's background, nearly opaque: curves behind stay readable
+# Downsampling blocks per pixel column, pyqtgraph's default being 5. With "peak" downsampling a
+# block is drawn as its min and max, so 1 keeps each column's extent; 5 drew ~11 points a column,
+# and stroking the 2-px smoothed curve through them was most of an update's time in the window
+# (a full 25-epoch run's loss chart: 5.0 -> 1.2 ms a repaint), time taken from training.
+DOWNSAMPLE_FACTOR = 1.0
+ACCURACY_STEP = 5.0  # percentage points: while a run trains, the accuracy axis's low end moves in these steps
+# Fixed, so that tick labels of another width do not re-lay out (and re-render) both charts, and
+# so that the two charts' x axes line up.
+LEFT_AXIS_WIDTH = 54
 
 
 def smoothed(losses: np.ndarray, start_average: float = 0.0, start_weight: float = 0.0) -> tuple:
@@ -84,14 +93,15 @@ class CurvesView(QWidget):
         self.runs: dict[str, RunCurves] = {}
         self._runs_begun = 0
         self._loss_decades: tuple[float, float] | None = None  # the loss axis's range while a run trains
+        self._accuracy_floor: float | None = None  # the accuracy axis's low end (%) while a run trains
         self.loss_plot = pg.PlotWidget()
         self.accuracy_plot = pg.PlotWidget()
         self._setup_plot(self.loss_plot, "loss (log scale)")
         self._setup_plot(self.accuracy_plot, "validation accuracy (%)")
         self.loss_plot.setLogMode(y=True)
         # set on the plot: it imposes its own settings on every curve added to it. A run's ~23,000
-        # batch losses are then drawn as ~2 points per pixel column (their min and max), and only
-        # the part in view: the band stays faint and each redraw cheap.
+        # batch losses are then drawn as their min and max in each pixel column (with
+        # DOWNSAMPLE_FACTOR), and only the part in view: the band stays faint and each redraw cheap.
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.setClipToView(True)
         self.accuracy_plot.setXLink(self.loss_plot)
@@ -126,6 +136,7 @@ class CurvesView(QWidget):
             # kept as a pixmap until the axis changes: replaying its text at each of the 5 updates
             # a second was half of an update's time (5.5 -> 2.6 ms measured), taken from training
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
 
     # -- runs -----------------------------------------------------------------------------------
     def begin_run(self, run_id: str, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
@@ -135,8 +146,9 @@ class CurvesView(QWidget):
         color = RUN_COLORS[self._runs_begun % len(RUN_COLORS)]
         self._runs_begun += 1
         run = RunCurves(label, color, batches_per_epoch, live=live)
-        raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1))
-        smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
+        raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1),
+                              autoDownsampleFactor=DOWNSAMPLE_FACTOR)
+        smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2), autoDownsampleFactor=DOWNSAMPLE_FACTOR)
         epoch_loss = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=color,
                                      symbolPen=pg.mkPen("#f0f0f0", width=1.2))  # stands out on its own curve
         accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
@@ -152,21 +164,30 @@ class CurvesView(QWidget):
 
     def show_epochs(self, epochs: int) -> None:
         """Fix the x axis to a run's planned epochs while it trains, and let the loss axis move
-        only in steps of half a decade.
+        only in steps of half a decade, the accuracy axis's low end in steps of ACCURACY_STEP.
 
         An axis that rescales with every update is re-laid out and re-rendered each time; with
         the x range fixed, an update only redraws the curves (measured: 2.2 s -> 1.3 s an epoch
         in the window). The loss axis rescaling to every update still took half of an update's
-        time (10.5 -> 5.4 ms measured), and the GUI thread's time is taken from training's. The
+        time (10.5 -> 5.4 ms measured), and the accuracy axis, rescaled at every epoch, re-rendered
+        (2.5 ms) 15 times in a 25-epoch run: the GUI thread's time is taken from training's. The
         mouse wheel still zooms; autorange_epochs() gives the ranges back.
         """
         self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
         self._loss_decades = (math.inf, -math.inf)  # log10 of the loss, as the plot has it: none yet
         self.loss_plot.disableAutoRange(axis="y")
+        self._accuracy_floor = math.inf
+        self.accuracy_plot.disableAutoRange(axis="y")
 
     def autorange_epochs(self) -> None:
-        self._loss_decades = None
+        self._loss_decades = self._accuracy_floor = None
         self.loss_plot.enableAutoRange(x=True, y=True)
+        self.accuracy_plot.enableAutoRange(y=True)
+
+    def _shown_data(self, keys: tuple[str, ...]) -> list[np.ndarray]:
+        """The y data of the visible curves `keys` of every run."""
+        return [item.yData for run in self.runs.values() for key in keys
+                if (item := run.items[key]).isVisible() and item.yData is not None]
 
     def _keep_in_view(self, losses: np.ndarray) -> None:
         """While a run trains, widen the loss axis (to whole half-decades) only when its losses leave it."""
@@ -174,9 +195,7 @@ class CurvesView(QWidget):
             return
         shown_low, shown_high = self._loss_decades
         if shown_low > shown_high:  # the run's first losses: take in the other curves shown too
-            shown = [item.yData for run in self.runs.values() for key in ("raw", "smooth", "epoch_loss")
-                     if (item := run.items[key]).isVisible() and item.yData is not None]
-            losses = np.concatenate([losses, *shown])
+            losses = np.concatenate([losses, *self._shown_data(("raw", "smooth", "epoch_loss"))])
         losses = losses[np.isfinite(losses)]  # a stored run's history may hold a diverged batch's
         if not len(losses):
             return
@@ -207,7 +226,24 @@ class CurvesView(QWidget):
 
     def _draw_epochs(self, run: RunCurves) -> None:
         run.items["epoch_loss"].setData(run.epoch_x(len(run.epoch_losses)), np.maximum(run.epoch_losses, 1e-6))
-        run.items["accuracy"].setData(run.epoch_x(len(run.val_accs)), 100 * np.asarray(run.val_accs))
+        accuracies = 100 * np.asarray(run.val_accs, dtype=float)
+        run.items["accuracy"].setData(run.epoch_x(len(run.val_accs)), accuracies)
+        self._keep_accuracy_in_view(accuracies)
+
+    def _keep_accuracy_in_view(self, accuracies: np.ndarray) -> None:
+        """While a run trains, the accuracy axis spans [a multiple of ACCURACY_STEP, 100] and moves
+        only when an accuracy falls below it."""
+        if self._accuracy_floor is None:
+            return
+        if math.isinf(self._accuracy_floor):  # the run's first epoch: take in the other curves shown too
+            accuracies = np.concatenate([accuracies, *self._shown_data(("accuracy",))])
+        accuracies = accuracies[np.isfinite(accuracies)]
+        if not len(accuracies):
+            return
+        floor = max(0.0, math.floor(accuracies.min() / ACCURACY_STEP) * ACCURACY_STEP)
+        if floor < self._accuracy_floor:
+            self._accuracy_floor = floor
+            self.accuracy_plot.setYRange(floor, 100, padding=0.03)
 
     def finish_run(self, run_id: str, test_acc: float | None) -> None:
         """The run stays on the charts, fainter, its legend entry carrying its test accuracy."""

@@ -15,7 +15,7 @@ class DrawingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model: MLP | None = None
-        self._last_drawing: np.ndarray | None = None
+        self._drawing_image: np.ndarray | None = None  # what to_mnist made of the drawing
         self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
         self.pad = DrawPad()
         self.prediction = PredictionView()
@@ -56,7 +56,8 @@ class DrawingPanel(QWidget):
         self.prediction.confidence_label.setText(f"{self.prediction.confidence_label.text()} · {description}")
 
     def _on_drawing_changed(self, drawing: np.ndarray | None) -> None:
-        self._last_drawing = drawing
+        # made once per stroke, not at each of a training run's weight snapshots
+        self._drawing_image = None if drawing is None else to_mnist(drawing)
         self._example = None
         self._classify()
 
@@ -64,11 +65,7 @@ class DrawingPanel(QWidget):
         if self._example is not None and self.model is not None:
             self.prediction.show_prediction(self._example, self.model.predict_proba(self._example[None])[0])
             return
-        drawing = self._last_drawing
-        if drawing is None:
-            self.prediction.show_nothing()
-            return
-        image = to_mnist(drawing)
+        image = self._drawing_image
         if image is None:
             self.prediction.show_nothing()
         elif self.model is None:

@@ -30,7 +30,7 @@ def gray_pixmap(image: np.ndarray, side: int) -> QPixmap:
 class PredictionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.class_names: tuple[str, ...] = DIGIT_NAMES
+        self.class_names: tuple[str, ...] = ()  # the chart's ticks name them: set_class_names
         self.probabilities: np.ndarray | None = None
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW_SIDE + 2, PREVIEW_SIDE + 2)
@@ -67,6 +67,8 @@ class PredictionView(QWidget):
         self.show_nothing()
 
     def set_class_names(self, names: tuple[str, ...]) -> None:
+        if tuple(names) == self.class_names:
+            return  # new ticks would re-render the axis: at each of a run's weight snapshots
         self.class_names = tuple(names)
         short = [name if len(name) <= 5 else name[:4] + "." for name in self.class_names]
         self.chart.getAxis("bottom").setTicks([list(enumerate(short))])
@@ -75,7 +77,7 @@ class PredictionView(QWidget):
         self.probabilities = None
         self.preview.clear()
         self.top_label.setText("–")
-        self.top_label.setStyleSheet("font-size: 44pt; font-weight: bold; color: #555;")
+        self._style_top_label("44pt", "#555")
         self.confidence_label.setText(message)
         self.bars.setOpts(height=np.zeros(10))
 
@@ -87,10 +89,15 @@ class PredictionView(QWidget):
         name = self.class_names[best]
         size = "44pt" if len(name) <= 2 else "16pt"
         self.top_label.setText(name)
-        self.top_label.setStyleSheet(f"font-size: {size}; font-weight: bold; color: {TOP_COLOR};")
+        self._style_top_label(size, TOP_COLOR)
         self.confidence_label.setText(f"{self.probabilities[best]:.1%} sure")
         brushes = [TOP_COLOR if i == best else BAR_COLOR for i in range(len(self.probabilities))]
         self.bars.setOpts(height=self.probabilities, brushes=brushes)
+
+    def _style_top_label(self, size: str, color: str) -> None:
+        style = f"font-size: {size}; font-weight: bold; color: {color};"
+        if self.top_label.styleSheet() != style:  # a new style sheet re-polishes the label
+            self.top_label.setStyleSheet(style)
 
     @property
     def predicted_index(self) -> int | None:

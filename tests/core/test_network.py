@@ -177,3 +177,48 @@ def test_train_applies_the_optimizers_own_update(name):
     np.testing.assert_array_equal(models[0].flat, models[1].flat)
     for key, value in optimizers[0].state().items():
         np.testing.assert_array_equal(value, optimizers[1].state()[key])
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["numpy", "compiled"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_train_batches_is_train_on_each_batch_in_turn(name, fused):
+    """One call for five batches (the compiled step's loop, Adam's per-step bias correction) gives
+    bit for bit what five calls of `train` give."""
+    from core.config import TrainConfig
+    from core.optim import make_optimizer
+
+    config = TrainConfig.for_optimizer(name)
+    sizes = (784, 32, 16, 10)
+    pixels, labels = mnist_like_batch(batch=80, seed=6)
+    images = SparseImages.from_images(pixels)
+    rows = np.random.default_rng(1).permutation(80)[:5 * 16]
+    models = [MLP.initialized(sizes, seed=4) for _ in range(2)]
+    optimizers = [make_optimizer(config, models[0].flat.size, fused=fused) for _ in range(2)]
+    step = TrainingStep(sizes, 16, fused=fused)
+    grads = ParameterBuffer(sizes)
+    together = step.train_batches(models[0], images, rows, labels[rows], grads, optimizers[0], config.lr)
+    apart = [step.train(models[1], images.take(rows[k * 16:(k + 1) * 16]), labels[rows[k * 16:(k + 1) * 16]],
+                        grads, optimizers[1], config.lr) for k in range(5)]
+    assert together.tolist() == apart
+    np.testing.assert_array_equal(models[0].flat, models[1].flat)
+    for key, value in optimizers[0].state().items():
+        np.testing.assert_array_equal(value, optimizers[1].state()[key])
+    assert not np.array_equal(models[0].flat, MLP.initialized(sizes, seed=4).flat)
+
+
+def test_train_batches_reads_dense_uint8_images_too():
+    """The NumPy path's source is the uint8 images themselves: the same losses as from sparse rows."""
+    from core.config import TrainConfig
+    from core.optim import make_optimizer
+
+    config = TrainConfig.for_optimizer("sgd")
+    sizes = (784, 16, 10)
+    pixels, labels = mnist_like_batch(batch=32, seed=8)
+    losses = []
+    for images in (pixels, SparseImages.from_images(pixels)):
+        model = MLP.initialized(sizes, seed=2)
+        step = TrainingStep(sizes, 8, fused=False)
+        losses.append(step.train_batches(model, images, np.arange(32), labels, ParameterBuffer(sizes),
+                                         make_optimizer(config, model.flat.size, fused=False), config.lr))
+    assert len(losses[0]) == 4
+    np.testing.assert_array_equal(losses[0], losses[1])

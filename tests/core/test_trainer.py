@@ -61,9 +61,13 @@ def test_resume_from_a_checkpoint_continues_the_same_curve(dataset, tmp_path, st
     run_all(straight)
 
     interrupted = Trainer(small_config(optimizer="momentum", epochs=4), dataset)
+    interrupted.max_chunk = 3  # chunks of 1, 3, 3, ...: a stop can land mid-epoch
     for event in interrupted.run():
-        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) == stop_after_batches:
+        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= stop_after_batches:
             interrupted.stop()
+    trained = len(interrupted.history.batch_losses)
+    assert stop_after_batches <= trained < stop_after_batches + 3
+    assert (trained % 16 == 0) == (stop_after_batches % 16 == 0)
     path = save_checkpoint(tmp_path / "run.npz", interrupted.checkpoint())
     resumed = Trainer.from_checkpoint(load_checkpoint(path), dataset)
     events = run_all(resumed)
@@ -81,6 +85,26 @@ def test_a_diverging_run_stops_and_keeps_the_last_finite_weights(dataset):
     assert np.all(np.isfinite(trainer.model.flat))
     if end.epochs_done == 0:
         np.testing.assert_array_equal(trainer.model.flat, before)
+
+
+def test_a_loss_that_diverges_inside_a_chunk_names_its_batch(dataset, monkeypatch):
+    """The run trains in chunks of batches; the first non-finite loss of one names its own batch."""
+    calls = []
+
+    def train_batches(step, model, images, rows, labels, grads, optimizer, lr):
+        losses = np.full(len(rows) // step.batch_size, 0.5)
+        calls.append(len(losses))
+        if sum(calls) >= 7:  # the seventh batch of the run, wherever it falls in its chunk
+            losses[7 - (sum(calls) - len(losses)) - 1:] = np.inf
+        return losses
+
+    monkeypatch.setattr("core.network.TrainingStep.train_batches", train_batches)
+    trainer = Trainer(small_config(optimizer="sgd", epochs=2), dataset)
+    trainer.max_chunk = 4
+    events = run_all(trainer)
+    assert calls[:2] == [1, 4] and events[-1].status == "diverged"
+    assert "epoch 1, batch 7:" in events[-1].message
+    assert trainer.history.batch_losses == [] and trainer.position.next_batch == 0
 
 
 def test_pause_resume_and_stop_from_another_thread(dataset):

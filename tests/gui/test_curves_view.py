@@ -160,3 +160,34 @@ def test_losses_on_half_decades_get_an_axis_just_wide_enough(curves):
     curves.show_epochs(3)
     curves.add_batches("live", [1.0, 0.1])
     assert tuple(curves.loss_plot.viewRange()[1]) == (-1.0, 0.0)
+
+
+def test_while_a_run_trains_the_accuracy_axis_moves_only_when_an_accuracy_falls_below_it(curves):
+    """Steps of ACCURACY_STEP points up to 100 %: an axis rescaled at every epoch re-rendered each time."""
+    add_run(curves, "old", "SGD lr 0.005", [1.0], [0.93], test_acc=0.93)
+    curves.begin_run("live", "Adam lr 0.001", 4)
+    curves.show_epochs(25)
+
+    def accuracy_range():
+        low, high = curves.accuracy_plot.viewRange()[1]
+        return round(low, 6), round(high, 6)
+
+    curves.add_epoch("live", 0.5, 0.962)
+    first = accuracy_range()
+    span = 100 - 90
+    assert first == (round(90 - 0.03 * span, 6), round(100 + 0.03 * span, 6))  # the finished run's 93 % too
+    curves.add_epoch("live", 0.4, 0.975)
+    curves.add_epoch("live", 0.45, 0.91)
+    assert accuracy_range() == first
+    curves.add_epoch("live", 0.6, 0.872)
+    assert accuracy_range()[0] < 85 < accuracy_range()[0] + 1
+    curves.autorange_epochs()
+    assert curves.accuracy_plot.getViewBox().autoRangeEnabled()[1]
+
+
+def test_the_charts_left_axes_keep_one_width_whatever_their_labels(curves):
+    """Wider tick labels would re-lay out both charts (and re-render their axes) mid-run; equal
+    widths also keep the two charts' epochs above each other."""
+    add_run(curves, "a", "Adam", [2.0, 0.001], [0.1, 0.999])
+    widths = {plot.getAxis("left").width() for plot in (curves.loss_plot, curves.accuracy_plot)}
+    assert len(widths) == 1
