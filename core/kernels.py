@@ -5,10 +5,12 @@
   the optimizer updates are in core/step_kernels.py.
 
 Threads: the optimizer updates and the training step split their work over the cores (numba
-prange) when `PARALLEL`. numba's workers and OpenBLAS's both busy-wait between jobs, and the two
-pools together made a step 10-20 times slower here, so while it runs the compiled step keeps
-BLAS on the calling thread (`SingleThreadedBlas`, with threadpoolctl). Without threadpoolctl, or
-on one core, every kernel runs on the calling thread. All of them release the GIL.
+prange) when `PARALLEL`; on one core every kernel runs on the calling thread. All of them
+release the GIL. The step itself calls no BLAS, but numba's workers and OpenBLAS's both
+busy-wait between jobs, and the two pools together made a step 10-20 times slower here (when the
+step still called SGEMM): so while a run trains, BLAS elsewhere in the process (validation
+between epochs, the app's drawing pad) stays on its calling thread (`SingleThreadedBlas`, with
+threadpoolctl; without it, BLAS keeps its threads).
 
 Which thread calls them matters. Once Python's main thread has run a parallel kernel, the same
 kernels in another thread ran slower: 465 -> 550 us a step measured, and the window's training
@@ -37,11 +39,11 @@ except ImportError:  # numba is optional: the NumPy path computes the same value
 
 try:
     from threadpoolctl import ThreadpoolController
-except ImportError:  # then BLAS keeps its threads and the kernels stay on one
+except ImportError:  # then BLAS keeps its threads
     ThreadpoolController = None
 
 AVAILABLE = numba is not None
-PARALLEL = AVAILABLE and ThreadpoolController is not None and numba.config.NUMBA_NUM_THREADS > 1
+PARALLEL = AVAILABLE and numba.config.NUMBA_NUM_THREADS > 1
 THREADS = numba.config.NUMBA_NUM_THREADS if PARALLEL else 1
 prange = numba.prange if PARALLEL else range
 
@@ -90,7 +92,8 @@ class SingleThreadedBlas:
     _saved: list[int] = []
 
     def __init__(self, enabled: bool = True) -> None:
-        controllers = ThreadpoolController().lib_controllers if enabled and PARALLEL else []
+        usable = enabled and PARALLEL and ThreadpoolController is not None
+        controllers = ThreadpoolController().lib_controllers if usable else []
         self._libraries = [library for library in controllers if library.user_api == "blas"]
         self._counted: list[bool] = []  # per nesting level: whether it holds the limit
 

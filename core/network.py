@@ -115,9 +115,9 @@ class TrainingStep:
     mean loss. x is (B, 784) float32, or a `SparseBatch` (the rows of a `SparseImages`); labels
     (B,) integer class indices (no one-hot matrix).
 
-    Two paths compute the same step. The compiled one (`fused`: numba, and a BLAS numba can call)
-    is one call that splits the batch across the cores and skips the zero pixels in the input
-    layer (core/step_kernels.py). The NumPy one is the readable definition, and the tests pin the
+    Two paths compute the same step. The compiled one (`fused`: numba) is one call, for one
+    batch or several, that splits each batch across the cores and skips the zero pixels in the
+    input layer (core/step_kernels.py). The NumPy one is the readable definition, and the tests pin the
     compiled path to it.
     """
 
@@ -125,9 +125,7 @@ class TrainingStep:
         self.batch_size = batch_size
         self.layer_sizes = np.array(layer_sizes, dtype=np.int64)
         wanted = kernels.AVAILABLE if fused is None else fused and kernels.AVAILABLE
-        wanted = wanted and len(layer_sizes) > 2  # the input layer must be a hidden one
-        self.sgemm = step_kernels.usable_sgemm() if wanted else None
-        self.fused = self.sgemm is not None
+        self.fused = wanted and len(layer_sizes) > 2  # the input layer must be a hidden one
         widths = layer_sizes[1:]
         # Each layer's z (relu'd in place to h by the compiled path) and grad_z, as (B, width)
         # blocks of one buffer each: the compiled step finds them by the layer sizes alone.
@@ -145,13 +143,14 @@ class TrainingStep:
         self.samples = np.empty(batch_size * pixels, dtype=np.int32)
         self.pixel_values = np.empty(batch_size * pixels, dtype=FLOAT)
         self.pixel_starts = np.empty((kernels.THREADS, pixels + 1), dtype=np.int64)
-        # and each kernel thread's scratch for the dense layers' forward products (step_kernels._product)
-        pad = (max(layer_sizes[1:-1]) + 4) * step_kernels.LANES if self.fused else 0
+        # and each kernel thread's scratch for the dense layers' products (step_kernels._product), as
+        # long as their longest sum: a hidden layer's width, or a part's rows (dW)
+        pad = (max(*layer_sizes[1:-1], batch_size) + 4) * step_kernels.LANES if self.fused else 0
         self.pads = aligned_empty((kernels.THREADS, pad), FLOAT)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
-        # The compiled step's BLAS calls stay on the calling thread (see core/kernels.py); a
-        # caller that also evaluates between steps does it inside this too.
+        # Held by a caller that also evaluates between steps, around the whole loop: BLAS's own
+        # threads would spin beside the compiled step's (core/kernels.py).
         self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
 
     def _blocks(self, buffer: np.ndarray, widths: Sequence[int]) -> list[np.ndarray]:
@@ -216,11 +215,10 @@ class TrainingStep:
     def _call_compiled(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
                        grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> None:
         parts = min(kernels.kernel_threads(), self.batch_size, len(self.partials) + 1)
-        with self.single_threaded_blas:  # the cores go to the batch's parts (core/kernels.py)
-            step_kernels.train_steps(
-                rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
-                self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
-                self.pixel_values, self.pixel_starts, parts, self.pads, self.sgemm, update, losses)
+        step_kernels.train_steps(
+            rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
+            self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
+            self.pixel_values, self.pixel_starts, parts, self.pads, update, losses)
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

@@ -5,9 +5,9 @@ batch, each in two phases:
 
 1. Each kernel thread takes its own rows of the batch (`_forward_backward`): z1 = x W1 + b1 from
    the ~150 non-zero pixels of each image only (an MNIST image is 81 % zeros), the dense layers
-   (`_product`), the softmax loss, and the backward pass down to grad_z1, its products with
-   single-threaded SGEMM (core/blas.py). The gradients of every parameter after W1 go to the
-   thread's own buffer: the first thread's straight into `grads`, the others' into `partials`.
+   (`_product`), the softmax loss, and the backward pass down to grad_z1 (dW with `_product`,
+   grad_h = grad_z W^T with `_product_transposed`). The gradients of every parameter after W1 go
+   to the thread's own buffer: the first thread's straight into `grads`, the others' into `partials`.
    Each thread also groups its rows' non-zero pixels by pixel (`_group_by_pixel`).
 2. Each thread takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
    once, from every thread's groups (`_input_weight_gradient`); and a range of the other
@@ -18,74 +18,36 @@ batch, each in two phases:
 Why the batch is split rather than each product: a 64-row product on two BLAS threads was no
 faster than on one here, and OpenBLAS's threads and numba's busy-wait against each other. Split
 by rows, the dense layers, about half of a step, run on both cores with no wait between layers.
+Why no BLAS at all: this machine's OpenBLAS (0.3.31) takes its Zen 5 for a Haswell and runs
+AVX2 kernels, at 16 FMAs a cycle; the kernels here use AVX-512 (measured in the step: dW2 18.3
+-> 8.8 us, grad_h1 20.4 -> about 10 us; the step -15 to -25 %).
 Why one call, and for several batches: between calls the calling thread needs Python's GIL, which
 the app's GUI thread holds while it paints.
 
 The optimizer updates (`update_range`, also whole-buffer as `optimizer_update`) perform the same
 float32 operations in the same order as core/optim.py, without fastmath: bit-identical to it
 (tests/core/test_optim.py). In NumPy an Adam step is about ten passes over the 242,762
-parameters; compiled it is one. They live in this file, like the SGEMM call, because numba
-checks only the caller's own file before it reuses a cached compiled step.
+parameters; compiled it is one. They live in this file because numba checks only the caller's
+own file before it reuses a cached compiled step.
 
 The sums are the NumPy path's, minus exact zeros, in another order (per thread, then across
 threads) and with FMA: they agree with it to float32 rounding (tests/core/test_network.py).
 
-`_weighted_rows` and `_product` hold their sums in vector registers, written as LLVM IR (numba
-intrinsics): numba's own loops kept them in memory, a load and a store per few products.
+`_weighted_rows`, `_product` and `_product_transposed` hold their sums in vector registers,
+written as LLVM IR (numba intrinsics): numba's own loops kept them in memory, a load and a store
+per few products.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from core import blas
 from core.kernels import _compile, numba, prange
-
-# -- NumPy's SGEMM, called by its address (core/blas.py finds it) ----------------------------
 
 if numba is not None:
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
-
-    def _make_sgemm_call(size_bits: int):
-        """An intrinsic calling cblas_sgemm at an address given as an argument (with sizes of
-        `size_bits`): not a constant in the compiled code, so numba can cache it."""
-        @intrinsic
-        def call(typingctx, address, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-            """cblas_sgemm(RowMajor, trans_a, trans_b, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)."""
-            signature = types.void(address, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
-
-            def codegen(context, builder, signature, args):
-                i32, size, f32 = ir.IntType(32), ir.IntType(size_bits), ir.FloatType()
-                pointer = ir.IntType(8).as_pointer()
-                function_type = ir.FunctionType(ir.VoidType(), [i32, i32, i32, size, size, size, f32, pointer,
-                                                                size, pointer, size, f32, pointer, size])
-                function = builder.inttoptr(args[0], function_type.as_pointer())
-
-                def integer(index, kind):
-                    value = context.cast(builder, args[index], signature.args[index], types.int64)
-                    return builder.trunc(value, kind) if kind.width < 64 else value
-
-                def data(index):
-                    array = context.make_array(signature.args[index])(context, builder, args[index])
-                    return builder.bitcast(array.data, pointer)
-
-                beta_value = context.cast(builder, args[10], signature.args[10], types.float32)
-                builder.call(function, [
-                    ir.Constant(i32, blas.ROW_MAJOR), integer(1, i32), integer(2, i32),
-                    integer(3, size), integer(4, size), integer(5, size), ir.Constant(f32, 1.0),
-                    data(6), integer(7, size), data(8), integer(9, size), beta_value, data(11), integer(12, size)])
-                return context.get_dummy_value()
-
-            return signature, codegen
-        return call
-
-    sgemm_ilp64 = _make_sgemm_call(64)
-    sgemm_lp64 = _make_sgemm_call(32)
-
 
 # -- optimizer updates: bit-identical to core/optim.py's NumPy code --------------------------
 
@@ -323,6 +285,107 @@ if numba is not None:
     _block_4x1, _block_1x1 = _make_product_block(4, 1), _make_product_block(1, 1)
 
 
+if numba is not None:
+    _MASK = ir.VectorType(ir.IntType(1), LANES)
+    _LANE_INDEX = ir.VectorType(_I32, LANES)
+
+    def _lane_sums(builder, vectors):
+        """One vector whose lane j is the sum of the lanes of vectors[j], for LANES vectors: a
+        butterfly of shuffles and adds (15 adds for 16 sums, against 4 each one at a time)."""
+        sources, lanes_per_source = 1, LANES  # each vector holds `sources` partial sums, side by side
+        while len(vectors) > 1:
+            half, sources = lanes_per_source // 2, 2 * sources
+            low = ir.Constant(_LANE_INDEX, [s * lanes_per_source + t for s in range(sources) for t in range(half)])
+            high = ir.Constant(_LANE_INDEX, [s * lanes_per_source + half + t
+                                              for s in range(sources) for t in range(half)])
+            vectors = [builder.fadd(builder.shuffle_vector(x, y, low), builder.shuffle_vector(x, y, high))
+                       for x, y in zip(vectors[0::2], vectors[1::2])]
+            lanes_per_source = half
+        return vectors[0]
+
+    def _make_dot_block(block_rows: int, block_columns: int):
+        """An intrinsic for a block of the product of a matrix with another's transpose, A B^T:
+
+            out[out_at + r * out_stride + c] = sum over k < k_count of a[a_at + r * a_stride + k]
+                                                                   * b[b_at + c * b_stride + k]
+
+        for r < block_rows and c < block_columns (block_rows * block_columns = LANES), on flat
+        float32 buffers. Rows of both are read LANES floats at a time (the last chunk masked), the
+        block's sums held lane-wise in registers for the whole loop, then added up lane by lane.
+        """
+        @intrinsic
+        def block(typingctx, out, out_at, out_stride, a, a_at, a_stride, b, b_at, b_stride, k_count):
+            signature = types.void(out, out_at, out_stride, a, a_at, a_stride, b, b_at, b_stride, k_count)
+
+            def codegen(context, builder, signature, args):
+                (out_data, out_at, out_stride, a_data, a_at, a_stride, b_data, b_at, b_stride,
+                 k_count) = _arguments(context, builder, signature, args)
+
+                def constant(value):
+                    return ir.Constant(_I64, value)
+
+                load = cgutils.get_or_insert_function(builder.module, ir.FunctionType(
+                    _VECTOR, [_VECTOR.as_pointer(), _I32, _MASK, _VECTOR]), f"llvm.masked.load.v{LANES}f32.p0")
+                chunks = builder.sdiv(builder.add(k_count, constant(LANES - 1)), constant(LANES))
+                lanes = ir.Constant(_LANE_INDEX, list(range(LANES)))
+                zero = ir.Constant(_VECTOR, [0.0] * LANES)
+                masks = {}
+
+                def chunk_mask(k):  # the lanes of chunk k inside k_count
+                    if k not in masks:
+                        left = builder.trunc(builder.sub(k_count, builder.mul(k, constant(LANES))), _I32)
+                        splat = builder.insert_element(ir.Constant(_LANE_INDEX, ir.Undefined), left,
+                                                       ir.Constant(_I32, 0))
+                        splat = builder.shuffle_vector(splat, splat, ir.Constant(_LANE_INDEX, [0] * LANES))
+                        masks[k] = builder.icmp_signed("<", lanes, splat)
+                    return masks[k]
+
+                def rows_of(data, at, stride, count):
+                    def chunk(k):
+                        start = builder.add(at, builder.mul(k, constant(LANES)))
+                        return [builder.call(load, [_vector_pointer(builder, data, builder.add(
+                            start, builder.mul(constant(i), stride))), ir.Constant(_I32, 4), chunk_mask(k), zero])
+                            for i in range(count)]
+                    return chunk
+
+                sums = _emit_fma_loop(builder, constant(0), chunks, rows_of(b_data, b_at, b_stride, block_columns),
+                                      rows_of(a_data, a_at, a_stride, block_rows))
+                totals = _lane_sums(builder, [total for sums_of_row in sums for total in sums_of_row])
+                row_type = ir.VectorType(ir.FloatType(), block_columns)
+                for r in range(block_rows):
+                    row = builder.shuffle_vector(totals, totals, ir.Constant(ir.VectorType(_I32, block_columns), [
+                        r * block_columns + c for c in range(block_columns)]))
+                    at = builder.add(out_at, builder.mul(constant(r), out_stride))
+                    builder.store(row, builder.bitcast(builder.gep(out_data, [at]), row_type.as_pointer()), align=4)
+                return context.get_dummy_value()
+
+            return signature, codegen
+        return block
+
+    _dot_block_4x4 = _make_dot_block(4, 4)
+
+
+@_compile(contract=True)
+def _product_transposed(out, out_at, out_stride, rows, columns, a, a_at, a_stride, b, b_at, b_stride,
+                        k_count):  # pragma: no cover - compiled
+    """out[r, c] = sum over k < k_count of a[r, k] * b[c, k], for r < rows and c < columns (A B^T:
+    both read along their rows), laid out in flat float32 buffers as in `_make_dot_block`.
+
+    Blocks of 4 x 4; the rows and columns past the last whole block one at a time.
+    """
+    full_rows, full_columns = rows - rows % 4, columns - columns % 4
+    for r in range(0, full_rows, 4):
+        for c in range(0, full_columns, 4):
+            _dot_block_4x4(out, out_at + r * out_stride + c, out_stride, a, a_at + r * a_stride, a_stride, b,
+                           b_at + c * b_stride, b_stride, k_count)
+    for r in range(rows):
+        for c in range(full_columns if r < full_rows else 0, columns):
+            total = np.float32(0)
+            for k in range(k_count):
+                total += a[a_at + r * a_stride + k] * b[b_at + c * b_stride + k]
+            out[out_at + r * out_stride + c] = total
+
+
 @_compile
 def _block(vectors, four_rows, *args):  # pragma: no cover - compiled
     """The product block of four rows (else one) by `vectors` vectors, for `_product`."""
@@ -378,15 +441,6 @@ def _product(out, out_at, out_stride, rows, columns, weights, weight_at, weight_
             for j in range(width):
                 out[out_at + (r + i) * out_stride + c + j] = pad[i * LANES + j]
         r += 4 if four_rows else 1
-
-
-@_compile
-def _matmul(sgemm, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):  # pragma: no cover - compiled
-    """c = op(a) op(b), row-major, op = transpose where asked; m x k times k x n."""
-    if sgemm[1]:
-        sgemm_ilp64(sgemm[0], trans_a, trans_b, m, n, k, a, lda, b, ldb, np.float32(0), c, ldc)
-    else:
-        sgemm_lp64(sgemm[0], trans_a, trans_b, m, n, k, a, lda, b, ldb, np.float32(0), c, ldc)
 
 
 @_compile
@@ -472,7 +526,7 @@ def _softmax_cross_entropy(z, bias, labels, inverse_batch, grad_z, grad_bias):  
 
 @_compile(contract=True)
 def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, params, sizes,
-                      activations, gradients, tail, pad, sgemm):  # pragma: no cover - compiled
+                      activations, gradients, tail, pad):  # pragma: no cover - compiled
     """Phase 1 for the batch rows lo:hi; returns their summed loss.
 
     activations/gradients hold each layer's h (z for the last) and grad_z, (batch, width) blocks
@@ -495,7 +549,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
         image = batch_rows[lo + r]
         _weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
     _bias_relu(h, bias)
-    for i in range(1, layers):  # z = h W with `_product`: at 32-64 rows, faster here than SGEMM (below)
+    for i in range(1, layers):  # z = h W
         fan_in, fan_out = sizes[i], sizes[i + 1]
         z = _layer_block(activations, batch, sizes, i)[lo:hi]
         _product(activations, _layer_start(batch, sizes, i) + lo * fan_out, fan_out, rows, fan_out,
@@ -511,18 +565,20 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
     last_bias = offsets[last] + sizes[last] * sizes[layers]
     loss = _softmax_cross_entropy(h, params[last_bias:offsets[layers]], labels[lo:hi], np.float32(1.0 / batch),
                                   grad_z, tail[last_bias - tail_start:offsets[layers] - tail_start])
-    for i in range(last, 0, -1):  # SGEMM: `_product` on these transposed products lost to it, caches cold
+    for i in range(last, 0, -1):
         fan_in, fan_out = sizes[i], sizes[i + 1]
         start = offsets[i] - tail_start
+        inputs_at = _layer_start(batch, sizes, i - 1) + lo * fan_in
+        grad_z_at = _layer_start(batch, sizes, i) + lo * fan_out
+        # dW = h^T grad_z: row j of dW sums h[b, j] * grad_z[b] over this part's rows b
+        _product(tail, start, fan_out, fan_in, fan_out, activations, inputs_at, 1, fan_in,
+                 gradients, grad_z_at, fan_out, rows, pad)
+        # grad_h = grad_z W^T: both read along their rows
+        _product_transposed(gradients, inputs_at, fan_in, rows, fan_in, gradients, grad_z_at, fan_out,
+                            params, offsets[i], fan_out, fan_out)
         inputs = _layer_block(activations, batch, sizes, i - 1)[lo:hi]
-        grad_inputs = _layer_block(gradients, batch, sizes, i - 1)[lo:hi]
-        weight = params[offsets[i]:offsets[i] + fan_in * fan_out].reshape(fan_in, fan_out)
-        _matmul(sgemm, blas.TRANSPOSE, blas.NO_TRANSPOSE, fan_in, fan_out, rows, inputs, fan_in, grad_z, fan_out,
-                tail[start:start + fan_in * fan_out], fan_out)
-        _matmul(sgemm, blas.NO_TRANSPOSE, blas.TRANSPOSE, rows, fan_in, fan_out, grad_z, fan_out, weight, fan_out,
-                grad_inputs, fan_in)
-        _relu_backward(grad_inputs, inputs, tail[offsets[i] - fan_in - tail_start:start])
-        grad_z = grad_inputs
+        _relu_backward(_layer_block(gradients, batch, sizes, i - 1)[lo:hi], inputs,
+                       tail[offsets[i] - fan_in - tail_start:start])
     return loss
 
 
@@ -588,7 +644,7 @@ def _input_weight_gradient(first, stop, grad_z, grad_weight, samples, pixel_valu
 
 @_compile(contract=True, parallel=True)
 def train_steps(rows, labels, batch, starts, columns, values, params, sizes, activations, gradients, grads,
-                partials, samples, pixel_values, pixel_starts, parts, pads, sgemm, update, losses):  # pragma: no cover
+                partials, samples, pixel_values, pixel_starts, parts, pads, update, losses):  # pragma: no cover
     """Trains on `losses.size` batches in turn: batch k is the images rows[k * batch:(k + 1) * batch] of
     a sparse image set (starts, columns, values), with those labels; losses[k] = its mean loss.
 
@@ -617,7 +673,7 @@ def train_steps(rows, labels, batch, starts, columns, values, params, sizes, act
             own_tail = tail if part == 0 else partials[part - 1]
             lo, hi = _part_rows(part, parts, batch)
             part_losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, batch_labels, params,
-                                                  sizes, activations, gradients, own_tail, pads[part], sgemm)
+                                                  sizes, activations, gradients, own_tail, pads[part])
             _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * pixels:],
                             pixel_values[lo * pixels:], pixel_starts[part])
         settings = all_settings[min(k, all_settings.shape[0] - 1)]
@@ -635,23 +691,3 @@ def train_steps(rows, labels, batch, starts, columns, values, params, sizes, act
                 update_range(kind, params, grads, first, second, settings, first_pixel * width, stop_pixel * width)
                 update_range(kind, params, grads, first, second, settings, tail_start + start, tail_start + stop)
         losses[k] = part_losses.sum() / batch
-
-
-def _trial_product_agrees(sgemm: blas.Sgemm) -> bool:
-    """A small product through `_matmul` equals NumPy's (a wrong symbol or ABI would not)."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((5, 3), dtype=np.float32), rng.random((4, 3), dtype=np.float32)
-    c = np.zeros((5, 4), dtype=np.float32)
-    _matmul((sgemm.address, sgemm.ilp64), blas.NO_TRANSPOSE, blas.TRANSPOSE, 5, 4, 3, a, 3, b, 3, c, 4)
-    return bool(np.allclose(c, a @ b.T, rtol=1e-6))
-
-
-@functools.cache
-def usable_sgemm() -> tuple[int, bool] | None:
-    """(address, ilp64) of the SGEMM `train_steps` takes, or None to use the NumPy step."""
-    if numba is None:
-        return None
-    sgemm = blas.find_sgemm()
-    if sgemm is None or not _trial_product_agrees(sgemm):
-        return None
-    return sgemm.address, sgemm.ilp64

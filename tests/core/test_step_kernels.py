@@ -82,3 +82,34 @@ def test_every_product_block_takes_the_same_sums():
     np.testing.assert_array_equal(product(weights[3:], matrix), whole[3:])  # rows 3-6: in a block of four now
     for first in (10, 40, 70, 100):
         np.testing.assert_array_equal(product(weights, np.ascontiguousarray(matrix[:, first:])), whole[:, first:])
+
+
+def product_transposed(a, b):
+    """a b^T through step_kernels._product_transposed, into a NaN-filled output."""
+    out = np.full((a.shape[0], b.shape[0]), np.nan, dtype=np.float32)
+    step_kernels._product_transposed(out.ravel(), 0, out.shape[1], a.shape[0], b.shape[0], a.ravel(), 0,
+                                     a.shape[1], b.ravel(), 0, b.shape[1], a.shape[1])
+    return out
+
+
+@pytest.mark.parametrize("rows, columns, length", [(32, 256, 128), (4, 4, 16), (5, 7, 10), (32, 64, 10),
+                                                   (3, 17, 33), (1, 1, 1), (8, 12, 0)])
+def test_product_transposed_is_the_product_with_the_transpose(rows, columns, length):
+    """Blocks of 4 x 4 with the last chunk of each row masked, the rest one at a time: every
+    output written, each the dot product of its two rows."""
+    rng = np.random.default_rng(rows * 100 + columns + length)
+    a = rng.standard_normal((rows, length)).astype(np.float32)
+    b = rng.standard_normal((columns, length)).astype(np.float32)
+    expected = a.astype(np.float64) @ b.T.astype(np.float64)
+    np.testing.assert_allclose(product_transposed(a, b), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_product_transposed_reads_nothing_past_its_rows():
+    """The masked last chunk: rows that end 3 floats before NaNs sum no NaN."""
+    rng = np.random.default_rng(4)
+    a = np.full((4, 16), np.nan, dtype=np.float32)
+    b = np.full((4, 16), np.nan, dtype=np.float32)
+    a[:, :13], b[:, :13] = rng.random((4, 13)), rng.random((4, 13))
+    out = np.full((4, 4), np.nan, dtype=np.float32)
+    step_kernels._product_transposed(out.ravel(), 0, 4, 4, 4, a.ravel(), 0, 16, b.ravel(), 0, 16, 13)
+    np.testing.assert_allclose(out, a[:, :13].astype(np.float64) @ b[:, :13].T, rtol=1e-5)
