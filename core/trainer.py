@@ -23,10 +23,12 @@ from core.optim import Optimizer, make_optimizer
 from core.run_state import Checkpoint, History, Position
 from core.sparse_images import SparseImages
 
-# A run hands the compiled step about this many seconds of batches per call, and the GIL back to
-# Python in between: pause and stop wait for the chunk at most, and the app's GUI thread, which
+# A run hands the compiled step about this many seconds of batches per call, and needs the GIL
+# only in between: pause and stop wait for the chunk at most, and the app's GUI thread, which
 # holds the GIL while it paints, stalls training at most once per chunk instead of once per batch.
-CHUNK_SECONDS = 0.02
+# In the window (bench/bench_app.py, medians of 3 pairs): 0.02 s 85-88 %, 0.05 s 91-93 %, 0.1 s
+# 89-90 % of headless speed.
+CHUNK_SECONDS = 0.05
 MAX_CHUNK = 256
 
 
@@ -82,6 +84,8 @@ class Trainer:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._halted = threading.Event()  # set while run() waits in a pause, and once it has ended
+        self._ended = False
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None) -> Trainer:
@@ -114,6 +118,8 @@ class Trainer:
         self._running.clear()
 
     def resume(self) -> None:
+        if not self._ended:
+            self._halted.clear()  # at once: a wait_until_halted() after another pause() waits for it
         self._running.set()
 
     def stop(self) -> None:
@@ -123,6 +129,10 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    def wait_until_halted(self, timeout: float | None = None) -> bool:
+        """Wait until the run trains no more batches: paused between chunks, or ended. False on timeout."""
+        return self._halted.wait(timeout)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -136,8 +146,12 @@ class Trainer:
         grads = ParameterBuffer(config.layer_sizes)
         images = self._training_images(step)
         shuffler = LCG(self.position.shuffle_state)
-        with step.single_threaded_blas:  # once for the whole loop, not at every step
-            yield from self._epochs(step, grads, images, shuffler)
+        try:
+            with step.single_threaded_blas:  # once for the whole loop, not at every step
+                yield from self._epochs(step, grads, images, shuffler)
+        finally:
+            self._ended = True
+            self._halted.set()
 
     def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages,
                 shuffler: LCG) -> Iterator[TrainingEvent]:
@@ -172,6 +186,7 @@ class Trainer:
             while position.next_batch < batches:
                 if not self._running.is_set():
                     pause_started = time.perf_counter()
+                    self._halted.set()
                     self._running.wait()
                     paused_seconds += time.perf_counter() - pause_started
                 batch = position.next_batch

@@ -9,78 +9,22 @@ batch curve and the per-epoch points line up.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from core.run_state import History
+from gui.run_curves import FINISHED_ALPHA, LIVE_PIECES, LOSS_FLOOR, CurvePiece, RunCurves, with_alpha
 from gui.theme import BASE
 
-SMOOTHING = 0.98  # exponential moving average of the batch loss, bias-corrected as TensorBoard does
 RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
-FINISHED_ALPHA = 150
-RAW_ALPHA = 40
 LEGEND_BRUSH = (30, 31, 34, 215)  # the chart's background, nearly opaque: curves behind stay readable
-# Downsampling blocks per pixel column, pyqtgraph's default being 5. With "peak" downsampling a
-# block is drawn as its min and max, so 1 keeps each column's extent; 5 drew ~11 points a column,
-# and stroking the 2-px smoothed curve through them was most of an update's time in the window
-# (a full 25-epoch run's loss chart: 5.0 -> 1.2 ms a repaint), time taken from training.
-DOWNSAMPLE_FACTOR = 1.0
 ACCURACY_STEP = 5.0  # percentage points: while a run trains, the accuracy axis's low end moves in these steps
 # Fixed, so that tick labels of another width do not re-lay out (and re-render) both charts, and
 # so that the two charts' x axes line up.
 LEFT_AXIS_WIDTH = 54
-
-
-def smoothed(losses: np.ndarray, start_average: float = 0.0, start_weight: float = 0.0) -> tuple:
-    """Bias-corrected EMA of `losses`, continuing from (average, weight); returns (curve, average, weight)."""
-    out = np.empty(len(losses))
-    average, weight = start_average, start_weight
-    for i, loss in enumerate(losses):
-        if math.isfinite(loss):
-            average = SMOOTHING * average + (1 - SMOOTHING) * loss
-            weight = SMOOTHING * weight + (1 - SMOOTHING)
-        out[i] = average / weight if weight else loss
-    return out, average, weight
-
-
-@dataclass
-class RunCurves:
-    """One run's data and the chart items that draw it."""
-
-    label: str
-    color: str
-    batches_per_epoch: int
-    batch_losses: list[float] = field(default_factory=list)
-    smooth: list[float] = field(default_factory=list)
-    epoch_losses: list[float] = field(default_factory=list)
-    val_accs: list[float] = field(default_factory=list)
-    test_acc: float | None = None
-    live: bool = True
-    visible: bool = True
-    items: dict = field(default_factory=dict)
-    _average: float = 0.0
-    _weight: float = 0.0
-
-    def add_batches(self, losses) -> None:
-        curve, self._average, self._weight = smoothed(np.asarray(losses, dtype=float), self._average, self._weight)
-        self.batch_losses.extend(losses)
-        self.smooth.extend(curve.tolist())
-
-    def batch_x(self) -> np.ndarray:
-        return np.arange(1, len(self.batch_losses) + 1) / max(self.batches_per_epoch, 1)
-
-    def epoch_x(self, count: int) -> np.ndarray:
-        return np.arange(1, count + 1, dtype=float)
-
-    def legend_text(self) -> str:
-        if self.test_acc is None:
-            return self.label
-        return f"{self.label}: test {self.test_acc:.2%}"
 
 
 class CurvesView(QWidget):
@@ -92,6 +36,7 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self.runs: dict[str, RunCurves] = {}
         self._runs_begun = 0
+        self._planned_epochs: int | None = None  # the epochs of the run that trains
         self._loss_decades: tuple[float, float] | None = None  # the loss axis's range while a run trains
         self._accuracy_floor: float | None = None  # the accuracy axis's low end (%) while a run trains
         self.loss_plot = pg.PlotWidget()
@@ -101,7 +46,8 @@ class CurvesView(QWidget):
         self.loss_plot.setLogMode(y=True)
         # set on the plot: it imposes its own settings on every curve added to it. A run's ~23,000
         # batch losses are then drawn as their min and max in each pixel column (with
-        # DOWNSAMPLE_FACTOR), and only the part in view: the band stays faint and each redraw cheap.
+        # gui/run_curves.py's DOWNSAMPLE_FACTOR), and only the part in view: the band stays faint and
+        # each redraw cheap.
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.setClipToView(True)
         self.accuracy_plot.setXLink(self.loss_plot)
@@ -140,27 +86,32 @@ class CurvesView(QWidget):
 
     # -- runs -----------------------------------------------------------------------------------
     def begin_run(self, run_id: str, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
-        """Add a run's (empty) curves; `run_id` names it in the other methods."""
+        """Add a run's (empty) curves; `run_id` names it in the other methods. A live run begun
+        after show_epochs() is drawn in pieces of a few epochs (gui/run_curves.py)."""
         if run_id in self.runs:
             self.remove_run(run_id)
         color = RUN_COLORS[self._runs_begun % len(RUN_COLORS)]
         self._runs_begun += 1
-        run = RunCurves(label, color, batches_per_epoch, live=live)
-        raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(color, RAW_ALPHA), width=1),
-                              autoDownsampleFactor=DOWNSAMPLE_FACTOR)
-        smooth = pg.PlotDataItem(pen=pg.mkPen(color, width=2), autoDownsampleFactor=DOWNSAMPLE_FACTOR)
-        epoch_loss = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolBrush=color,
-                                     symbolPen=pg.mkPen("#f0f0f0", width=1.2))  # stands out on its own curve
-        accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                                   symbolBrush=color, symbolPen=None)
-        for item in (raw, smooth, epoch_loss):
-            self.loss_plot.addItem(item)
-        self.accuracy_plot.addItem(accuracy)
-        self.loss_legend.addItem(smooth, label)
-        self.accuracy_legend.addItem(accuracy, label)
-        run.items = {"raw": raw, "smooth": smooth, "epoch_loss": epoch_loss, "accuracy": accuracy}
+        per_piece = math.ceil(self._planned_epochs / LIVE_PIECES) if live and self._planned_epochs else None
+        run = RunCurves(label, color, batches_per_epoch, per_piece, live=live)
+        run.accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
+                                       symbolBrush=color, symbolPen=None)
+        self.accuracy_plot.addItem(run.accuracy)
+        self._add_piece(run)
+        self.loss_legend.addItem(run.pieces[0].smooth, label)
+        self.accuracy_legend.addItem(run.accuracy, label)
         self.runs[run_id] = run
         return run
+
+    def _add_piece(self, run: RunCurves) -> CurvePiece:
+        piece = run.new_piece()
+        for item in piece.items():
+            self.loss_plot.addItem(item)
+            item.setVisible(run.visible and (item is not piece.raw or run.live))
+        # after addItem, which imposes the plot's "peak": a pixel column's mean is all a smooth curve
+        # needs, and half the points to stroke (a full run's repaint 1.1 -> 0.75 ms)
+        piece.smooth.setDownsampling(method="mean")
+        return piece
 
     def show_epochs(self, epochs: int) -> None:
         """Fix the x axis to a run's planned epochs while it trains, and let the loss axis move
@@ -173,6 +124,7 @@ class CurvesView(QWidget):
         (2.5 ms) 15 times in a 25-epoch run: the GUI thread's time is taken from training's. The
         mouse wheel still zooms; autorange_epochs() gives the ranges back.
         """
+        self._planned_epochs = epochs
         self.loss_plot.setXRange(0, max(epochs, 1), padding=0.02)
         self._loss_decades = (math.inf, -math.inf)  # log10 of the loss, as the plot has it: none yet
         self.loss_plot.disableAutoRange(axis="y")
@@ -180,14 +132,14 @@ class CurvesView(QWidget):
         self.accuracy_plot.disableAutoRange(axis="y")
 
     def autorange_epochs(self) -> None:
-        self._loss_decades = self._accuracy_floor = None
+        self._planned_epochs = self._loss_decades = self._accuracy_floor = None
         self.loss_plot.enableAutoRange(x=True, y=True)
         self.accuracy_plot.enableAutoRange(y=True)
 
     def _shown_data(self, keys: tuple[str, ...]) -> list[np.ndarray]:
         """The y data of the visible curves `keys` of every run."""
-        return [item.yData for run in self.runs.values() for key in keys
-                if (item := run.items[key]).isVisible() and item.yData is not None]
+        return [item.yData for run in self.runs.values() for key in keys for item in run.chart_items(key)
+                if item.isVisible() and item.yData is not None]
 
     def _keep_in_view(self, losses: np.ndarray) -> None:
         """While a run trains, widen the loss axis (to whole half-decades) only when its losses leave it."""
@@ -207,12 +159,10 @@ class CurvesView(QWidget):
 
     def add_batches(self, run_id: str, losses) -> None:
         run = self.runs[run_id]
-        run.add_batches(list(losses))
-        x = run.batch_x()
-        raw = np.maximum(run.batch_losses, 1e-6)
-        run.items["raw"].setData(x, raw)
-        run.items["smooth"].setData(x, np.maximum(run.smooth, 1e-6))
-        self._keep_in_view(raw[-len(losses):])
+        already = len(run.batch_losses)
+        run.add_batches(losses)
+        self._redraw(run, changed_from_epoch=already // max(run.batches_per_epoch, 1))
+        self._keep_in_view(np.maximum(run.batch_losses[already:], LOSS_FLOOR))
 
     def add_epoch(self, run_id: str, loss: float, val_acc: float) -> None:
         self.add_epochs(run_id, [loss], [val_acc])
@@ -220,14 +170,24 @@ class CurvesView(QWidget):
     def add_epochs(self, run_id: str, losses, val_accs) -> None:
         """Several epochs' points at once, drawn once (short epochs end faster than the screen redraws)."""
         run = self.runs[run_id]
+        already = len(run.epoch_losses)
         run.epoch_losses.extend(losses)
         run.val_accs.extend(val_accs)
-        self._draw_epochs(run)
+        self._redraw(run, changed_from_epoch=already)
+        self._draw_accuracy(run)
 
-    def _draw_epochs(self, run: RunCurves) -> None:
-        run.items["epoch_loss"].setData(run.epoch_x(len(run.epoch_losses)), np.maximum(run.epoch_losses, 1e-6))
+    def _redraw(self, run: RunCurves, changed_from_epoch: int) -> None:
+        """Redraw the pieces holding data of epoch changed_from_epoch + 1 or later, adding pieces
+        where the data has run past the last."""
+        while run.pieces_missing():
+            self._add_piece(run)
+        for piece in run.pieces:
+            if piece.stop_epoch is None or piece.stop_epoch > changed_from_epoch:
+                run.draw(piece)
+
+    def _draw_accuracy(self, run: RunCurves) -> None:
         accuracies = 100 * np.asarray(run.val_accs, dtype=float)
-        run.items["accuracy"].setData(run.epoch_x(len(run.val_accs)), accuracies)
+        run.accuracy.setData(np.arange(1, len(accuracies) + 1, dtype=float), accuracies)
         self._keep_accuracy_in_view(accuracies)
 
     def _keep_accuracy_in_view(self, accuracies: np.ndarray) -> None:
@@ -246,41 +206,46 @@ class CurvesView(QWidget):
             self.accuracy_plot.setYRange(floor, 100, padding=0.03)
 
     def finish_run(self, run_id: str, test_acc: float | None) -> None:
-        """The run stays on the charts, fainter, its legend entry carrying its test accuracy."""
+        """The run stays on the charts, fainter, in one piece, its legend entry carrying its test accuracy."""
         run = self.runs[run_id]
         run.live, run.test_acc = False, test_acc
-        faint = _with_alpha(run.color, FINISHED_ALPHA)
-        run.items["smooth"].setPen(pg.mkPen(faint, width=1.5))
-        run.items["accuracy"].setPen(pg.mkPen(faint, width=1.5))
-        run.items["raw"].setVisible(False)  # the raw batch noise of old runs only clutters the chart
+        self.loss_legend.removeItem(run.pieces[0].smooth)
+        self._remove_pieces(run)
+        run.epochs_per_piece = None
+        self._add_piece(run)
+        self._redraw(run, changed_from_epoch=0)
+        run.accuracy.setPen(pg.mkPen(with_alpha(run.color, FINISHED_ALPHA), width=1.5))
+        self.loss_legend.addItem(run.pieces[0].smooth, run.legend_text())
         self._relabel(run)
 
     def show_history(self, run_id: str, label: str, history: History, batches_per_epoch: int) -> RunCurves:
         """Draw a finished run from its saved history (a loaded model, a past run)."""
         run = self.begin_run(run_id, label, batches_per_epoch, live=False)
-        if history.batch_losses:
-            self.add_batches(run_id, history.batch_losses)
+        run.add_batches(history.batch_losses)
         run.epoch_losses, run.val_accs = list(history.epoch_losses), list(history.val_accs)
-        self._draw_epochs(run)
         self.finish_run(run_id, history.test_acc)
+        self._keep_in_view(np.maximum(run.batch_losses, LOSS_FLOOR))
+        self._draw_accuracy(run)
         return run
 
     def set_run_visible(self, run_id: str, visible: bool) -> None:
-        run = self.runs[run_id]
-        run.visible = visible
-        for name, item in run.items.items():
-            item.setVisible(visible and (run.live or name != "raw"))
+        self.runs[run_id].show(visible)
 
     def remove_run(self, run_id: str) -> None:
         run = self.runs.pop(run_id)
-        for item in run.items.values():
-            for plot, legend in ((self.loss_plot, self.loss_legend), (self.accuracy_plot, self.accuracy_legend)):
-                if item.scene() is plot.scene():
-                    legend.removeItem(item)
-                    plot.removeItem(item)
+        self.loss_legend.removeItem(run.pieces[0].smooth)
+        self._remove_pieces(run)
+        self.accuracy_legend.removeItem(run.accuracy)
+        self.accuracy_plot.removeItem(run.accuracy)
+
+    def _remove_pieces(self, run: RunCurves) -> None:
+        for piece in run.pieces:
+            for item in piece.items():
+                self.loss_plot.removeItem(item)
+        run.pieces = []
 
     def _relabel(self, run: RunCurves) -> None:
-        for legend, item in ((self.loss_legend, run.items["smooth"]), (self.accuracy_legend, run.items["accuracy"])):
+        for legend, item in ((self.loss_legend, run.pieces[0].smooth), (self.accuracy_legend, run.accuracy)):
             legend.removeItem(item)
             legend.addItem(item, run.legend_text())
 
@@ -314,9 +279,3 @@ class CurvesView(QWidget):
             if values:
                 parts.append(f"<span style='color:{run.color}'>&#9632;</span> {run.label}: {'; '.join(values)}")
         return "<br>".join(parts) if parts else f"epoch {epoch_x:.2f}"
-
-
-def _with_alpha(color: str, alpha: int) -> QColor:
-    result = QColor(color)
-    result.setAlpha(alpha)
-    return result

@@ -47,7 +47,7 @@ from gui.race_table import RaceTable
 from gui.runs_list import RunsList
 from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
 from gui.training_session import TrainingSession
-from gui.training_worker import BatchProgress, WeightsSnapshot
+from gui.training_worker import BatchProgress, Progress, WeightsSnapshot
 
 STOPPING = "stopping…"
 
@@ -164,8 +164,7 @@ class MainWindow(QMainWindow):
         self.runs_list.remove_requested.connect(self._on_remove_run)
         session.run_started.connect(self._on_run_started)
         session.dataset_loaded.connect(self._on_dataset_loaded)
-        session.batches_finished.connect(self._on_batches_finished)
-        session.epochs_finished.connect(self._on_epochs_finished)
+        session.progressed.connect(self._on_progressed)
         session.weights_changed.connect(self._on_weights_changed)
         session.run_finished.connect(self._on_run_finished)
         session.run_failed.connect(self._on_run_failed)
@@ -384,7 +383,13 @@ class MainWindow(QMainWindow):
             self.runs_list.add_run(run_id, self._live_label, run.color)
 
     @Slot(str, object)
-    def _on_batches_finished(self, run_id: str, progress: BatchProgress) -> None:
+    def _on_progressed(self, run_id: str, progress: Progress) -> None:
+        if progress.batches is not None:
+            self._show_batches(run_id, progress.batches)
+        if progress.epochs:
+            self._show_epochs(run_id, progress.epochs)
+
+    def _show_batches(self, run_id: str, progress: BatchProgress) -> None:
         self._ensure_live_run(run_id, progress.batches_per_epoch)
         self.curves.add_batches(run_id, progress.new_losses)
         if progress.batch:
@@ -392,8 +397,7 @@ class MainWindow(QMainWindow):
                                               progress.batches_per_epoch, progress.seconds_left)
             self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
 
-    @Slot(str, object)
-    def _on_epochs_finished(self, run_id: str, events: tuple[EpochEnd, ...]) -> None:
+    def _show_epochs(self, run_id: str, events: tuple[EpochEnd, ...]) -> None:
         self._ensure_live_run(run_id, 1)
         self.curves.add_epochs(run_id, [event.loss for event in events], [event.val_acc for event in events])
         last = events[-1]

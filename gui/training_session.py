@@ -14,18 +14,17 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from core.config import TrainConfig
 from core.dataset import Dataset
-from core.events import EpochEnd, RunEnd
+from core.events import RunEnd
 from core.race import RaceResult, race_configs
 from core.run_history import RunStore, new_run_id
 from core.run_state import Checkpoint
-from gui.training_worker import BatchProgress, TrainingThread, TrainingWorker
+from gui.training_worker import Progress, TrainingThread, TrainingWorker
 
 
 class TrainingSession(QObject):
     run_started = Signal(str, object)  # run id, TrainConfig
     dataset_loaded = Signal(object)  # Dataset
-    batches_finished = Signal(str, object)  # run id, BatchProgress
-    epochs_finished = Signal(str, object)  # run id, tuple[EpochEnd, ...]
+    progressed = Signal(str, object)  # run id, Progress
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(str, object, object)  # run id, RunEnd, Checkpoint
     run_saved = Signal(object)  # RunRecord
@@ -75,8 +74,7 @@ class TrainingSession(QObject):
         self.run_id = new_run_id(config.optimizer)
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
-        worker.batches_finished.connect(self._on_batches_finished)
-        worker.epochs_finished.connect(self._on_epochs_finished)
+        worker.progressed.connect(self._on_progressed)
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
@@ -116,12 +114,8 @@ class TrainingSession(QObject):
         self.dataset_loaded.emit(dataset)
 
     @Slot(object)
-    def _on_batches_finished(self, progress: BatchProgress) -> None:
-        self.batches_finished.emit(self.run_id, progress)
-
-    @Slot(object)
-    def _on_epochs_finished(self, events: tuple[EpochEnd, ...]) -> None:
-        self.epochs_finished.emit(self.run_id, events)
+    def _on_progressed(self, progress: Progress) -> None:
+        self.progressed.emit(self.run_id, progress)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot) -> None:

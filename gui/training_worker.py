@@ -4,8 +4,8 @@ The worker loads the dataset (when the window has none cached), builds the Train
 `run()` generator. With a RunStore it also keeps the run on disk (core/run_history.py): after every
 epoch (at most every SAVE_INTERVAL seconds) and at the end, so a run cut short by closing the app
 is still listed with what it reached. What crosses to the GUI is plain data carried by queued
-signals: batch losses and epoch ends are coalesced and emitted at most `MAX_UPDATES_PER_SECOND`
-times a second whatever the batch rate, and weight snapshots are copies taken between batches,
+signals: batch losses and epoch ends are coalesced into one `Progress` emitted at most
+`MAX_UPDATES_PER_SECOND` times a second whatever the batch rate, and weight snapshots are copies taken between batches,
 where nothing is mid-update. Pause, resume and stop are plain `threading.Event`s, because a queued
 slot on a worker busy in its loop would never run.
 """
@@ -49,6 +49,16 @@ class BatchProgress:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """What a run did since the last update, in one signal: its new batches (None when there
+    are none) and the epochs it finished. (As two signals, the GUI thread took the GIL between
+    them and drew the charts twice, the second time about 20 ms later.)"""
+
+    batches: BatchProgress | None
+    epochs: tuple[EpochEnd, ...]
+
+
+@dataclass(frozen=True)
 class WeightsSnapshot:
     parameters: np.ndarray  # a private copy of the model's flat float32 parameters
     layer_sizes: tuple[int, ...]
@@ -83,8 +93,7 @@ class _PendingReport:
 
 class TrainingWorker(QObject):
     dataset_loaded = Signal(object)  # Dataset
-    batches_finished = Signal(object)  # BatchProgress
-    epochs_finished = Signal(object)  # tuple[EpochEnd, ...]: one or more, coalesced like the batches
+    progressed = Signal(object)  # Progress: batches and epochs, coalesced
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(object, object)  # RunEnd, Checkpoint
     run_failed = Signal(str)  # a message for the user; nothing was trained
@@ -194,13 +203,11 @@ class TrainingWorker(QObject):
                 self.run_finished.emit(event, checkpoint)
 
     def _flush(self, report: _PendingReport) -> None:
-        """Send what piled up since the last update: batch losses first, then finished epochs."""
-        progress = report.take_progress()
-        if progress is not None:
-            self.batches_finished.emit(progress)
-        if report.epochs:
-            self.epochs_finished.emit(tuple(report.epochs))
-            report.epochs = []
+        """Send what piled up since the last update: batch losses and finished epochs."""
+        batches, epochs = report.take_progress(), tuple(report.epochs)
+        report.epochs = []
+        if batches is not None or epochs:
+            self.progressed.emit(Progress(batches, epochs))
 
     def _save(self, trainer: Trainer, status: str, checkpoint: Checkpoint | None = None) -> None:
         if self.store is None or not self.run_id:

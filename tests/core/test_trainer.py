@@ -152,3 +152,27 @@ def test_the_compiled_path_follows_the_numpy_curve(dataset, monkeypatch):
     run_all(plain)
     assert compiled.history.batch_losses == pytest.approx(plain.history.batch_losses, rel=1e-4)
     np.testing.assert_allclose(compiled.model.flat, plain.model.flat, rtol=1e-3, atol=1e-5)
+
+
+def test_wait_until_halted_returns_once_a_paused_run_has_stopped_training(dataset):
+    trainer = Trainer(small_config(epochs=200), dataset)
+    worker = threading.Thread(target=lambda: list(trainer.run()))
+    worker.start()
+    try:
+        assert not trainer.wait_until_halted(0.05)  # training
+        trainer.pause()
+        assert trainer.wait_until_halted(5)
+        trained = len(trainer.history.batch_losses)
+        worker.join(0.2)
+        assert len(trainer.history.batch_losses) == trained  # nothing more while paused
+        trainer.resume()
+        assert not trainer.wait_until_halted(0.05)
+        trainer.pause()
+        assert trainer.wait_until_halted(5)
+        assert len(trainer.history.batch_losses) > trained
+    finally:
+        trainer.stop()
+        worker.join(10)
+    assert not worker.is_alive() and trainer.wait_until_halted(0)  # an ended run stays halted
+    trainer.resume()
+    assert trainer.wait_until_halted(0)

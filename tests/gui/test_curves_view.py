@@ -5,7 +5,8 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from core.run_state import History
-from gui.curves_view import CurvesView, smoothed
+from gui.curves_view import CurvesView
+from gui.run_curves import smoothed
 from tests.gui.window_driver import on_screen
 
 
@@ -27,14 +28,15 @@ def add_run(view: CurvesView, run_id: str, label: str, epoch_losses, val_accs, b
 def test_every_batch_and_epoch_has_its_point(curves):
     run = add_run(curves, "a", "Adam lr 0.0005", [1.0, 0.5, 0.25], [0.5, 0.7, 0.9], batches_per_epoch=4)
     assert len(run.batch_losses) == len(run.smooth) == 12
-    x, y = run.items["raw"].xData, run.items["raw"].yData
+    x, y = run.drawn("raw")
     np.testing.assert_allclose(x, np.arange(1, 13) / 4)  # batch b of epoch e sits at e - 1 + b / 4
     np.testing.assert_allclose(y, run.batch_losses)
-    np.testing.assert_allclose(run.items["smooth"].yData, smoothed(np.asarray(run.batch_losses))[0])
-    np.testing.assert_allclose(run.items["epoch_loss"].xData, [1, 2, 3])
-    np.testing.assert_allclose(run.items["epoch_loss"].yData, [1.0, 0.5, 0.25])
-    np.testing.assert_allclose(run.items["epoch_loss"].getData()[1], np.log10([1.0, 0.5, 0.25]))  # log axis
-    accuracy_x, accuracy_y = run.items["accuracy"].getData()
+    np.testing.assert_allclose(run.drawn("smooth")[1], smoothed(np.asarray(run.batch_losses))[0])
+    np.testing.assert_allclose(run.drawn("epoch_loss")[0], [1, 2, 3])
+    np.testing.assert_allclose(run.drawn("epoch_loss")[1], [1.0, 0.5, 0.25])
+    (points,) = run.chart_items("epoch_loss")  # a finished run is drawn in one piece
+    np.testing.assert_allclose(points.getData()[1], np.log10([1.0, 0.5, 0.25]))  # log axis
+    accuracy_x, accuracy_y = run.accuracy.getData()
     np.testing.assert_allclose(accuracy_x, [1, 2, 3])
     np.testing.assert_allclose(accuracy_y, [50, 70, 90])
 
@@ -44,7 +46,8 @@ def test_a_finished_run_carries_its_test_accuracy_in_the_legend(curves):
     assert not run.live and run.test_acc == 0.6789
     assert [label.text for _, label in curves.loss_legend.items] == ["SGD lr 0.005: test 67.89%"]
     assert [label.text for _, label in curves.accuracy_legend.items] == ["SGD lr 0.005: test 67.89%"]
-    assert not run.items["raw"].isVisible() and run.items["smooth"].isVisible()
+    assert not any(item.isVisible() for item in run.chart_items("raw"))
+    assert all(item.isVisible() for item in run.chart_items("smooth"))
 
 
 def test_losses_that_blow_up_do_not_break_the_smoothed_curve(curves):
@@ -52,7 +55,7 @@ def test_losses_that_blow_up_do_not_break_the_smoothed_curve(curves):
     curves.add_batches("a", [1.0, 0.0, float("inf"), float("nan"), 0.5])
     run = curves.runs["a"]
     assert np.all(np.isfinite(run.smooth))
-    assert run.items["raw"].yData[1] > 0, "the log-scale chart gets no zero"
+    assert run.drawn("raw")[1][1] > 0, "the log-scale chart gets no zero"
 
 
 def test_describe_gives_every_visible_runs_values_at_that_epoch(curves):
@@ -72,7 +75,7 @@ def test_describe_gives_every_visible_runs_values_at_that_epoch(curves):
     curves.set_run_visible("a", False)
     text = curves.describe(2.0)
     assert "Adam" not in text and "SGD lr 0.005: epoch 2" in text
-    assert not any(item.isVisible() for item in curves.runs["a"].items.values())
+    assert not any(item.isVisible() for item in curves.runs["a"].all_items())
     curves.set_run_visible("a", True)
     assert "Adam" in curves.describe(2.0)
 
@@ -109,17 +112,17 @@ def test_show_history_draws_a_saved_run(curves):
     history = History(batch_losses=[1.0, 0.8, 0.6, 0.5], epoch_losses=[0.9, 0.55], val_accs=[0.6, 0.8], test_acc=0.79)
     run = curves.show_history("file-1", "model.npz: Adam", history, batches_per_epoch=2)
     assert not run.live and run.test_acc == 0.79
-    assert len(run.items["raw"].xData) == 4 and len(run.items["accuracy"].getData()[0]) == 2
+    assert len(run.drawn("raw")[0]) == 4 and len(run.accuracy.getData()[0]) == 2
     assert "epoch 2: loss 0.5500, val 80.00%" in curves.describe(2)
 
 
 def test_removing_a_run_takes_its_curves_and_legend_entries_away(curves):
     add_run(curves, "a", "Adam", [1.0], [0.5], test_acc=0.5)
     add_run(curves, "b", "SGD", [1.0], [0.5], test_acc=0.4)
-    items = curves.runs["a"].items
+    items = curves.runs["a"].all_items()
     curves.remove_run("a")
     assert list(curves.runs) == ["b"]
-    assert all(item.scene() is None for item in items.values())
+    assert all(item.scene() is None for item in items)
     assert [label.text for _, label in curves.loss_legend.items] == ["SGD: test 40.00%"]
     assert "Adam" not in curves.describe(1)
 
@@ -191,3 +194,28 @@ def test_the_charts_left_axes_keep_one_width_whatever_their_labels(curves):
     add_run(curves, "a", "Adam", [2.0, 0.001], [0.1, 0.999])
     widths = {plot.getAxis("left").width() for plot in (curves.loss_plot, curves.accuracy_plot)}
     assert len(widths) == 1
+
+
+def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(curves):
+    """An update repaints its stretch of the chart, not the whole run; a finished run is one piece."""
+    curves.show_epochs(50)  # 50 epochs in at most 25 pieces: two epochs a piece
+    run = curves.begin_run("live", "Adam", 4)
+    losses = list(np.linspace(2.0, 0.5, 4 * 5))
+    curves.add_batches("live", losses[:10])  # into epoch 3: pieces for epochs 1-2 and 3-4
+    curves.add_epochs("live", [1.5, 1.2], [0.8, 0.85])
+    assert [(piece.first_epoch, piece.stop_epoch) for piece in run.pieces] == [(0, 2), (2, 4)]
+    first_piece_data = run.pieces[0].raw.yData
+    curves.add_batches("live", losses[10:14])
+    assert run.pieces[0].raw.yData is first_piece_data, "a piece whose epochs are done is not redrawn"
+    np.testing.assert_allclose(run.drawn("raw")[1], losses[:14])
+    np.testing.assert_allclose(run.pieces[1].raw.xData[0], 2.0, err_msg="a piece starts at the last batch before it")
+    curves.add_batches("live", losses[14:])
+    curves.add_epochs("live", [1.0, 0.9, 0.7], [0.9, 0.91, 0.93])
+    assert len(run.pieces) == 3 and len(curves.loss_legend.items) == 1
+    np.testing.assert_allclose(run.drawn("epoch_loss")[1], [1.5, 1.2, 1.0, 0.9, 0.7])
+
+    curves.finish_run("live", 0.93)
+    assert len(run.pieces) == 1 and run.pieces[0].stop_epoch is None
+    np.testing.assert_allclose(run.drawn("smooth")[1], run.smooth)
+    assert [label.text for _, label in curves.loss_legend.items] == ["Adam: test 93.00%"]
+    assert sum(item.scene() is curves.loss_plot.scene() for item in run.all_items()) == 3

@@ -68,13 +68,13 @@ def test_a_small_run_goes_to_the_end_and_shows_its_curves_and_test_accuracy(qtbo
     assert len(run.epoch_losses) == len(run.val_accs) == 3
     assert len(run.batch_losses) == len(run.smooth) == 3 * batches_per_epoch
     assert run.batches_per_epoch == batches_per_epoch
-    x, y = run.items["accuracy"].getData()
+    x, y = run.accuracy.getData()
     assert len(x) == len(y) == 3
     np.testing.assert_allclose(x, [1, 2, 3])
     np.testing.assert_allclose(y, 100 * np.asarray(run.val_accs))
-    assert len(run.items["epoch_loss"].getData()[0]) == 3
-    assert len(run.items["raw"].xData) == len(run.items["smooth"].xData) == 3 * batches_per_epoch
-    assert run.items["smooth"].xData[-1] == 3.0, "the last batch of epoch 3 sits at x = 3"
+    assert len(run.drawn("epoch_loss")[0]) == 3
+    assert len(run.drawn("raw")[0]) == len(run.drawn("smooth")[0]) == 3 * batches_per_epoch
+    assert run.drawn("smooth")[0][-1] == 3.0, "the last batch of epoch 3 sits at x = 3"
     assert all(np.isfinite(run.batch_losses)) and run.epoch_losses[-1] < run.epoch_losses[0]
 
     # the test accuracy is shown in the progress bar, the legend and the runs list
@@ -134,7 +134,7 @@ def test_pause_holds_the_run_resume_continues_it_and_stop_keeps_the_model(qtbot,
     assert run.test_acc is not None and f"{run.test_acc:.2%}" in panel.progress_detail.text()
     assert not run.live
     # the model trained so far is kept: current, on the pad, and savable
-    assert window.current.history.batch_losses == run.batch_losses
+    assert window.current.history.batch_losses == run.batch_losses.tolist()
     assert len(run.batch_losses) >= paused_again
     assert np.all(np.isfinite(window.current.model.flat))
     assert window.drawing.model is not None and window.save_action.isEnabled()
@@ -289,15 +289,16 @@ def test_two_runs_stay_on_the_charts_and_the_runs_list_hides_and_removes_them(qt
     runs.setCurrentRow(1)
     qtbot.keyClick(runs, Qt.Key.Key_Space)  # untick SGD
     assert runs.item(1).checkState() == Qt.CheckState.Unchecked
-    assert not sgd.visible and not any(curve.isVisible() for curve in sgd.items.values())
+    curves = [item for key in ("raw", "smooth", "epoch_loss", "accuracy") for item in sgd.chart_items(key)]
+    assert not sgd.visible and not any(curve.isVisible() for curve in curves)
     assert "SGD" not in window.curves.describe(1.0) and "Momentum" in window.curves.describe(1.0)
     qtbot.keyClick(runs, Qt.Key.Key_Space)  # and tick it again
-    assert sgd.items["accuracy"].isVisible() and not sgd.items["raw"].isVisible()
+    assert sgd.accuracy.isVisible() and not any(item.isVisible() for item in sgd.chart_items("raw"))
 
     qtbot.mouseClick(window.runs_list.remove_button, LEFT)
     assert window.runs_list.run_ids() == [run_ids[0], run_ids[2]]
     assert run_ids[1] not in window.curves.runs
-    assert sgd.items["smooth"].scene() is None, "its curves are off the chart"
+    assert all(curve.scene() is None for curve in curves), "its curves are off the chart"
     assert [label.text for _, label in window.curves.loss_legend.items] == [
         pretrained.legend_text(), momentum.legend_text()]
     runs.setFocus()

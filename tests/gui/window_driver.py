@@ -9,9 +9,9 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QWidget
 
-from gui.curves_view import RunCurves
 from gui.draw_pad import DrawPad
 from gui.main_window import MainWindow
+from gui.run_curves import RunCurves
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -1,0 +1,25 @@
+"""The worker's reports: every batch and epoch of a run reaches the GUI, coalesced into few signals."""
+
+from core.config import TrainConfig
+from core.dataset import load_dataset
+from gui.training_worker import Progress, TrainingWorker
+
+
+def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
+    dataset = load_dataset(tiny_dataset_dir)
+    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=3)
+    worker = TrainingWorker(config, str(tiny_dataset_dir), dataset)
+    reports: list[Progress] = []
+    finished = []
+    worker.progressed.connect(reports.append)  # same thread: delivered as emitted
+    worker.run_finished.connect(lambda end, checkpoint: finished.append(checkpoint))
+    worker.run()  # in this thread, as the QThread would
+
+    (checkpoint,) = finished
+    losses = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+    assert losses == checkpoint.history.batch_losses
+    steps = [report.batches.first_step for report in reports if report.batches]
+    assert steps == sorted(steps) and steps[0] == 0
+    epochs = [event.epoch for report in reports for event in report.epochs]
+    assert epochs == [1, 2, 3]
+    assert all(report.batches is not None or report.epochs for report in reports)  # no empty signal
