@@ -180,16 +180,18 @@ class TrainingStep:
         return loss
 
     def train_batches(self, model: MLP, images: np.ndarray | SparseImages, rows: np.ndarray, labels: np.ndarray,
-                      grads: ParameterBuffer, optimizer: Optimizer, lr: float) -> np.ndarray:
+                      grads: ParameterBuffer, optimizer: Optimizer, lr: float,
+                      losses: np.ndarray | None = None) -> np.ndarray:
         """`train` on len(rows) // batch_size batches in turn, the k-th being the images
         rows[k B:(k + 1) B] (of (N, 784) uint8 images, or of a SparseImages) with the labels
-        labels[k B:(k + 1) B]; returns their losses.
+        labels[k B:(k + 1) B]; returns their losses, written into `losses` when given (each as
+        its batch is trained: a caller interrupted in between finds which were).
 
         Compiled, it is one call for all of them, in which Python's GIL is free (core/step_kernels.py).
         """
         batch = self.batch_size
         count = len(rows) // batch
-        losses = np.empty(count)
+        losses = np.empty(count) if losses is None else losses
         if self.fused and optimizer.fused and isinstance(images, SparseImages):
             self._call_compiled(model, images, rows, labels, grads, optimizer.compiled_update(lr, count), losses)
             return losses

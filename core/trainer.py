@@ -8,7 +8,6 @@ any thread; they take effect between chunks of batches (CHUNK_SECONDS).
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +19,11 @@ from core.events import BatchEnd, EpochEnd, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
 from core.network import MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
+from core.run_control import RunControl
 from core.run_state import Checkpoint, History, Position
 from core.sparse_images import SparseImages
+
+UNTRAINED = -1.0  # a loss is >= 0 or not a number: marks a chunk's batches not trained
 
 # A run hands the compiled step about this many seconds of batches per call, and needs the GIL
 # only in between: pause and stop wait for the chunk at most, and the app's GUI thread, which
@@ -81,11 +83,7 @@ class Trainer:
         self.position = position if position is not None else Position(lr=config.lr, shuffle_state=config.seed)
         self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
         self.max_chunk = MAX_CHUNK  # and at most this many batches
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self._halted = threading.Event()  # set while run() waits in a pause, and once it has ended
-        self._ended = False
+        self._control = RunControl()
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None) -> Trainer:
@@ -113,26 +111,23 @@ class Trainer:
         return Checkpoint(self.model.copy(), self.config, self.dataset_name, self.class_names,
                           copy.deepcopy(self.history), state, copy.deepcopy(self.position))
 
-    # -- control, from any thread -------------------------------------------------------------
+    # -- control, from any thread (core/run_control.py) -----------------------------------------
     def pause(self) -> None:
-        self._running.clear()
+        self._control.pause()
 
     def resume(self) -> None:
-        if not self._ended:
-            self._halted.clear()  # at once: a wait_until_halted() after another pause() waits for it
-        self._running.set()
+        self._control.resume()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
+        self._control.stop()
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self._control.paused
 
     def wait_until_halted(self, timeout: float | None = None) -> bool:
         """Wait until the run trains no more batches: paused between chunks, or ended. False on timeout."""
-        return self._halted.wait(timeout)
+        return self._control.wait_until_halted(timeout)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -150,8 +145,7 @@ class Trainer:
             with step.single_threaded_blas:  # once for the whole loop, not at every step
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
-            self._ended = True
-            self._halted.set()
+            self._control.end()
 
     def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages,
                 shuffler: LCG) -> Iterator[TrainingEvent]:
@@ -184,36 +178,31 @@ class Trainer:
             epoch_started = time.perf_counter()
             paused_seconds = 0.0
             while position.next_batch < batches:
-                if not self._running.is_set():
-                    pause_started = time.perf_counter()
-                    self._halted.set()
-                    self._running.wait()
-                    paused_seconds += time.perf_counter() - pause_started
+                paused_seconds += self._control.wait_if_paused()
                 batch = position.next_batch
-                if self._stop.is_set():
+                if self._control.stop_requested:
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
                 count = min(chunk, batches - batch)
                 rows = position.order[batch * batch_size:(batch + count) * batch_size]
+                losses = np.full(count, UNTRAINED)
                 chunk_started = time.perf_counter()
-                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                    losses = step.train_batches(self.model, images, rows, train_labels[rows], grads, self.optimizer,
-                                                position.lr)
+                try:
+                    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                        step.train_batches(self.model, images, rows, train_labels[rows], grads, self.optimizer,
+                                           position.lr, losses)
+                finally:  # also when interrupted (Ctrl+C lands as the compiled call returns): a save then
+                    diverged_at = self._keep_up_with_the_model(losses, last_good)  # has all it trained
                 chunk_seconds = time.perf_counter() - chunk_started
                 chunk = max(1, min(self.max_chunk, int(count * self.chunk_seconds / max(chunk_seconds, 1e-9))))
-                finite = np.isfinite(losses)
-                if not finite.all():
-                    bad = int(np.argmin(finite))
-                    self._restore(last_good)
-                    del history.batch_losses[epoch_start_loss_index:]
-                    position.next_batch, position.shuffled_epoch = 0, 0
+                if diverged_at is not None:
                     status = "diverged"
-                    message = (f"The loss became {losses[bad]} at epoch {epoch}, batch {batch + bad + 1}: the "
-                               f"learning rate {position.lr:g} is too high for {config.optimizer}. Lower it and "
-                               f"start again. The weights from before epoch {epoch} were kept.")
+                    kept = (f"from before epoch {epoch}" if last_good.next_batch == 0 else
+                            f"from epoch {epoch}, batch {last_good.next_batch} (where this run resumed)")
+                    message = (f"The loss became {losses[diverged_at]} at epoch {epoch}, batch "
+                               f"{batch + diverged_at + 1}: the learning rate {position.lr:g} is too high for "
+                               f"{config.optimizer}. Lower it and start again. The weights {kept} were kept.")
                     break
-                history.batch_losses.extend(losses.tolist())
-                position.next_batch = batch + count
                 before_chunk = chunk_started - epoch_started - paused_seconds
                 for k, loss in enumerate(history.batch_losses[-count:]):
                     epoch_seconds = before_chunk + chunk_seconds * (k + 1) / count
@@ -251,10 +240,36 @@ class Trainer:
         images = self.splits.train_images
         return SparseImages.from_images(images) if step.fused else images
 
-    def _snapshot(self) -> tuple[np.ndarray, dict]:
-        return self.model.flat.copy(), {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()}
+    def _keep_up_with_the_model(self, losses: np.ndarray, last_good: _Snapshot) -> int | None:
+        """After a chunk (or as much of it as was trained: the batches up to the first UNTRAINED),
+        move the history and position on with the model; or, when a loss is not finite, go back
+        to `last_good` and return the index of that loss."""
+        untrained = np.flatnonzero(losses == UNTRAINED)
+        trained = losses[:untrained[0]] if len(untrained) else losses
+        finite = np.isfinite(trained)
+        if not finite.all():
+            self._restore(last_good)
+            return int(np.argmin(finite))
+        self.history.batch_losses.extend(trained.tolist())
+        self.position.next_batch += len(trained)
+        return None
 
-    def _restore(self, snapshot: tuple[np.ndarray, dict]) -> None:
-        flat, optimizer_state = snapshot
-        self.model.flat[...] = flat
-        self.optimizer.load_state(optimizer_state)
+    def _snapshot(self) -> _Snapshot:
+        return _Snapshot(self.model.flat.copy(), {k: np.array(v, copy=True) for k, v in self.optimizer.state().items()},
+                         len(self.history.batch_losses), self.position.next_batch)
+
+    def _restore(self, snapshot: _Snapshot) -> None:
+        self.model.flat[...] = snapshot.parameters
+        self.optimizer.load_state(snapshot.optimizer_state)
+        del self.history.batch_losses[snapshot.batches_done:]
+        self.position.next_batch = snapshot.next_batch
+
+
+@dataclass
+class _Snapshot:
+    """The run as it was at an epoch's start (or where it resumed), to go back to if it diverges."""
+
+    parameters: np.ndarray
+    optimizer_state: dict
+    batches_done: int  # len(history.batch_losses)
+    next_batch: int

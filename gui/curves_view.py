@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from core.run_state import History
@@ -22,15 +23,16 @@ from gui.theme import BASE
 RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
 LEGEND_BRUSH = (30, 31, 34, 215)  # the chart's background, nearly opaque: curves behind stay readable
 ACCURACY_STEP = 5.0  # percentage points: while a run trains, the accuracy axis's low end moves in these steps
-# Fixed, so that tick labels of another width do not re-lay out (and re-render) both charts, and
-# so that the two charts' x axes line up.
-LEFT_AXIS_WIDTH = 54
+# The left axes' widths are fixed, wide enough for these tick labels: then labels of another width
+# do not re-lay out (and re-render) both charts mid-run, and the two charts' x axes line up.
+WIDEST_TICK_LABELS = ("0.0001", "1e-05", "100")
 
 
 class CurvesView(QWidget):
     """The loss chart above the validation-accuracy chart, with a readout of the values under the mouse."""
 
     hovered = Signal(str)
+    run_visibility_changed = Signal(str, bool)  # a run shown or hidden from a chart's legend
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,9 +53,14 @@ class CurvesView(QWidget):
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.setClipToView(True)
         self.accuracy_plot.setXLink(self.loss_plot)
+        width = max(self._left_axis_width(plot) for plot in (self.loss_plot, self.accuracy_plot))
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.getAxis("left").setWidth(width)
         self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=LEGEND_BRUSH)
         self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt",
                                                             brush=LEGEND_BRUSH)
+        for legend in (self.loss_legend, self.accuracy_legend):
+            legend.sigSampleClicked.connect(self._on_legend_sample_clicked)
         self.readout = QLabel("Hover over a chart to read its values.")
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -82,7 +89,15 @@ class CurvesView(QWidget):
             # kept as a pixmap until the axis changes: replaying its text at each of the 5 updates
             # a second was half of an update's time (5.5 -> 2.6 ms measured), taken from training
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+
+    @staticmethod
+    def _left_axis_width(plot: pg.PlotWidget) -> int:
+        """The width pyqtgraph would give the left axis for WIDEST_TICK_LABELS and its title."""
+        axis = plot.getAxis("left")
+        font = axis.style["tickFont"] or axis.font()
+        text = max(QFontMetrics(font).horizontalAdvance(label) for label in WIDEST_TICK_LABELS)
+        offset = axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+        return math.ceil(text + offset + axis.label.boundingRect().height() * 0.8) + 2
 
     # -- runs -----------------------------------------------------------------------------------
     def begin_run(self, run_id: str, label: str, batches_per_epoch: int, live: bool = True) -> RunCurves:
@@ -200,7 +215,7 @@ class CurvesView(QWidget):
         accuracies = accuracies[np.isfinite(accuracies)]
         if not len(accuracies):
             return
-        floor = max(0.0, math.floor(accuracies.min() / ACCURACY_STEP) * ACCURACY_STEP)
+        floor = min(max(0.0, math.floor(accuracies.min() / ACCURACY_STEP) * ACCURACY_STEP), 100 - ACCURACY_STEP)
         if floor < self._accuracy_floor:
             self._accuracy_floor = floor
             self.accuracy_plot.setYRange(floor, 100, padding=0.03)
@@ -230,6 +245,14 @@ class CurvesView(QWidget):
 
     def set_run_visible(self, run_id: str, visible: bool) -> None:
         self.runs[run_id].show(visible)
+
+    def _on_legend_sample_clicked(self, item) -> None:
+        """pyqtgraph has shown or hidden the one item of the sample: the same for all of its run."""
+        for run_id, run in self.runs.items():
+            if item is run.pieces[0].smooth or item is run.accuracy:
+                run.show(item.isVisible())
+                self.run_visibility_changed.emit(run_id, run.visible)
+                return
 
     def remove_run(self, run_id: str) -> None:
         run = self.runs.pop(run_id)

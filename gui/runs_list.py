@@ -59,6 +59,14 @@ class RunsList(QWidget):
             item.setToolTip(text)
             self.list.blockSignals(False)
 
+    def set_checked(self, run_id: str, checked: bool) -> None:
+        """Tick or untick a run's box, as the charts already show it (no visibility_changed)."""
+        item = self._item(run_id)
+        if item is not None:
+            self.list.blockSignals(True)
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.list.blockSignals(False)
+
     def contains(self, run_id: str) -> bool:
         return self._item(run_id) is not None
 

@@ -8,6 +8,7 @@ from core import kernels
 from core.config import TrainConfig
 from core.events import BatchEnd, EpochEnd, RunEnd
 from core.model_file import load_checkpoint, save_checkpoint
+from core.network import TrainingStep
 from core.sparse_images import MAX_DENSITY
 from core.trainer import Trainer
 from tests.fake_data import make_digit_like_images
@@ -88,23 +89,65 @@ def test_a_diverging_run_stops_and_keeps_the_last_finite_weights(dataset):
 
 
 def test_a_loss_that_diverges_inside_a_chunk_names_its_batch(dataset, monkeypatch):
-    """The run trains in chunks of batches; the first non-finite loss of one names its own batch."""
+    """The run trains in chunks of batches; the first non-finite loss of one names its own batch,
+    and the run goes back to the epoch's start."""
     calls = []
+    real_train_batches = TrainingStep.train_batches
 
-    def train_batches(step, model, images, rows, labels, grads, optimizer, lr):
-        losses = np.full(len(rows) // step.batch_size, 0.5)
+    def train_batches(step, model, images, rows, labels, grads, optimizer, lr, losses):
+        real_train_batches(step, model, images, rows, labels, grads, optimizer, lr, losses)
         calls.append(len(losses))
         if sum(calls) >= 7:  # the seventh batch of the run, wherever it falls in its chunk
             losses[7 - (sum(calls) - len(losses)) - 1:] = np.inf
         return losses
 
-    monkeypatch.setattr("core.network.TrainingStep.train_batches", train_batches)
+    monkeypatch.setattr(TrainingStep, "train_batches", train_batches)
     trainer = Trainer(small_config(optimizer="sgd", epochs=2), dataset)
-    trainer.max_chunk = 4
+    trainer.max_chunk, trainer.chunk_seconds = 4, 1e9  # chunks of 1, then 4, 4, ...
+    before = trainer.model.flat.copy()
     events = run_all(trainer)
     assert calls[:2] == [1, 4] and events[-1].status == "diverged"
-    assert "epoch 1, batch 7:" in events[-1].message
+    assert "epoch 1, batch 7:" in events[-1].message and "from before epoch 1 were kept" in events[-1].message
     assert trainer.history.batch_losses == [] and trainer.position.next_batch == 0
+    np.testing.assert_array_equal(trainer.model.flat, before)
+
+
+def test_a_run_resumed_mid_epoch_that_diverges_keeps_the_weights_it_resumed_from(dataset):
+    interrupted = Trainer(small_config(optimizer="sgd", epochs=3), dataset)
+    interrupted.max_chunk, interrupted.chunk_seconds = 5, 1e9  # chunks of 1, 5, 5, 5 (epoch 1), 5, ...
+    for event in interrupted.run():
+        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= 20:
+            interrupted.stop()
+    checkpoint = interrupted.checkpoint()
+    assert checkpoint.position.next_batch == 5 and len(checkpoint.history.batch_losses) == 16 + 5
+    resumed = Trainer.from_checkpoint(checkpoint, dataset)
+    resumed.position.lr = 1e6  # diverges at once
+    end = run_all(resumed)[-1]
+    assert end.status == "diverged" and "from epoch 2, batch 5 (where this run resumed)" in end.message
+    np.testing.assert_array_equal(resumed.model.flat, checkpoint.model.flat)
+    assert resumed.history.batch_losses == checkpoint.history.batch_losses
+    assert resumed.position.next_batch == 5 and resumed.position.shuffled_epoch == 2
+
+
+def test_an_interrupt_as_a_chunk_returns_leaves_history_and_position_with_the_model(dataset, monkeypatch):
+    """Ctrl+C lands as the compiled call returns: a checkpoint saved then holds every batch the
+    model has learned from, once (Adam counts them too)."""
+    real_train_batches = TrainingStep.train_batches
+
+    def interrupted_train_batches(*args):
+        real_train_batches(*args)
+        raise KeyboardInterrupt
+
+    trainer = Trainer(small_config(optimizer="adam", epochs=3), dataset)
+    trainer.max_chunk, trainer.chunk_seconds = 6, 1e9
+    events = trainer.run()
+    for _ in range(7):  # chunks of 1 and 6 batches
+        next(events)
+    monkeypatch.setattr(TrainingStep, "train_batches", interrupted_train_batches)
+    with pytest.raises(KeyboardInterrupt):
+        list(events)
+    assert len(trainer.history.batch_losses) == trainer.optimizer.t == 13
+    assert trainer.position.next_batch == 13 and trainer.wait_until_halted(0)
 
 
 def test_pause_resume_and_stop_from_another_thread(dataset):
@@ -159,6 +202,8 @@ def test_wait_until_halted_returns_once_a_paused_run_has_stopped_training(datase
     worker = threading.Thread(target=lambda: list(trainer.run()))
     worker.start()
     try:
+        while not trainer.history.batch_losses:
+            worker.join(0.001)
         assert not trainer.wait_until_halted(0.05)  # training
         trainer.pause()
         assert trainer.wait_until_halted(5)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from core.run_state import History
 from gui.curves_view import CurvesView
@@ -188,12 +188,19 @@ def test_while_a_run_trains_the_accuracy_axis_moves_only_when_an_accuracy_falls_
     assert curves.accuracy_plot.getViewBox().autoRangeEnabled()[1]
 
 
-def test_the_charts_left_axes_keep_one_width_whatever_their_labels(curves):
+def test_the_charts_left_axes_keep_one_width_wide_enough_for_their_labels(curves, qtbot):
     """Wider tick labels would re-lay out both charts (and re-render their axes) mid-run; equal
-    widths also keep the two charts' epochs above each other."""
-    add_run(curves, "a", "Adam", [2.0, 0.001], [0.1, 0.999])
-    widths = {plot.getAxis("left").width() for plot in (curves.loss_plot, curves.accuracy_plot)}
-    assert len(widths) == 1
+    widths also keep the two charts' epochs above each other. Losses down to 1e-5 still leave
+    room for the axis title."""
+    add_run(curves, "a", "Adam", [2.0, 0.00001], [0.1, 0.999])
+    curves.autorange_epochs()
+    axes = [plot.getAxis("left") for plot in (curves.loss_plot, curves.accuracy_plot)]
+    qtbot.waitUntil(lambda: axes[0].textWidth > 30)  # drawn with its ticks, 1e-05 to 1
+    assert axes[0].width() == axes[1].width()
+    for axis in axes:
+        needed = (axis.textWidth + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+                  + axis.label.boundingRect().height() * 0.8)
+        assert axis.width() >= needed
 
 
 def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(curves):
@@ -219,3 +226,28 @@ def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(cu
     np.testing.assert_allclose(run.drawn("smooth")[1], run.smooth)
     assert [label.text for _, label in curves.loss_legend.items] == ["Adam: test 93.00%"]
     assert sum(item.scene() is curves.loss_plot.scene() for item in run.all_items()) == 3
+
+
+def test_a_legend_click_shows_or_hides_the_whole_run(curves, qtbot):
+    """pyqtgraph's legend toggles the one item of its sample: the view does the rest, and says so."""
+    curves.show_epochs(50)
+    run = curves.begin_run("live", "Adam", 4)
+    curves.add_batches("live", list(np.linspace(2.0, 0.5, 4 * 5)))
+    curves.add_epochs("live", [1.5, 1.2], [0.8, 0.85])
+    assert len(run.pieces) > 1
+    sample = next(sample for sample, _label in curves.loss_legend.items if sample.item is run.pieces[0].smooth)
+    with qtbot.waitSignal(curves.run_visibility_changed) as shown:
+        qtbot.mouseClick(curves.loss_plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=curves.loss_plot.mapFromScene(sample.sceneBoundingRect().center()))
+    assert shown.args == ["live", False]
+    assert not any(item.isVisible() for item in run.all_items())
+    curves.set_run_visible("live", True)
+    assert all(item.isVisible() for item in run.chart_items("smooth"))
+
+
+def test_an_accuracy_of_100_percent_still_gets_an_axis_below_it(curves):
+    curves.show_epochs(5)
+    curves.begin_run("live", "Adam", 4)
+    curves.add_epoch("live", 0.01, 1.0)
+    low, high = curves.accuracy_plot.viewRange()[1]
+    assert low < 100 - 4 and high > 100
