@@ -157,7 +157,9 @@ class CurvesView(QWidget):
                 if item.isVisible() and item.yData is not None]
 
     def _keep_in_view(self, losses: np.ndarray) -> None:
-        """While a run trains, widen the loss axis (to whole half-decades) only when its losses leave it."""
+        """While a run trains, widen the loss axis (to whole half-decades) only when its losses leave
+        it; downwards by half a decade more than they need, as they will go on down (a full MNIST
+        run's axis then moves 4-5 times instead of 9-12, each time re-drawing every curve)."""
         if self._loss_decades is None:
             return
         shown_low, shown_high = self._loss_decades
@@ -169,14 +171,16 @@ class CurvesView(QWidget):
         low, high = np.log10(losses.min()), np.log10(losses.max())
         if shown_low <= low and high <= shown_high:
             return
-        self._loss_decades = (min(shown_low, math.floor(low * 2) / 2), max(shown_high, math.ceil(high * 2) / 2))
+        if low < shown_low:  # half a decade to spare below: the losses go down all the run
+            shown_low = math.floor(low * 2) / 2 - (0.5 if math.isfinite(shown_low) else 0)
+        self._loss_decades = (shown_low, max(shown_high, math.ceil(high * 2) / 2))
         self.loss_plot.setYRange(*self._loss_decades, padding=0)
 
     def add_batches(self, run_id: str, losses) -> None:
         run = self.runs[run_id]
         already = len(run.batch_losses)
         run.add_batches(losses)
-        self._redraw(run, changed_from_epoch=already // max(run.batches_per_epoch, 1))
+        self._redraw(run, RunCurves.draw_batches, changed_from_epoch=already // max(run.batches_per_epoch, 1))
         self._keep_in_view(np.maximum(run.batch_losses[already:], LOSS_FLOOR))
 
     def add_epoch(self, run_id: str, loss: float, val_acc: float) -> None:
@@ -188,17 +192,19 @@ class CurvesView(QWidget):
         already = len(run.epoch_losses)
         run.epoch_losses.extend(losses)
         run.val_accs.extend(val_accs)
-        self._redraw(run, changed_from_epoch=already)
+        self._redraw(run, RunCurves.draw_epochs, changed_from_epoch=already)
         self._draw_accuracy(run)
 
-    def _redraw(self, run: RunCurves, changed_from_epoch: int) -> None:
-        """Redraw the pieces holding data of epoch changed_from_epoch + 1 or later, adding pieces
-        where the data has run past the last."""
+    def _redraw(self, run: RunCurves, draw, changed_from_epoch: int) -> None:
+        """draw(run, piece) for the pieces holding data of epoch changed_from_epoch + 1 or later,
+        adding pieces (drawn whole) where the data has run past the last."""
         while run.pieces_missing():
-            self._add_piece(run)
+            piece = self._add_piece(run)
+            run.draw_batches(piece)
+            run.draw_epochs(piece)
         for piece in run.pieces:
             if piece.stop_epoch is None or piece.stop_epoch > changed_from_epoch:
-                run.draw(piece)
+                draw(run, piece)
 
     def _draw_accuracy(self, run: RunCurves) -> None:
         accuracies = 100 * np.asarray(run.val_accs, dtype=float)
@@ -227,8 +233,9 @@ class CurvesView(QWidget):
         self.loss_legend.removeItem(run.pieces[0].smooth)
         self._remove_pieces(run)
         run.epochs_per_piece = None
-        self._add_piece(run)
-        self._redraw(run, changed_from_epoch=0)
+        piece = self._add_piece(run)
+        run.draw_batches(piece)
+        run.draw_epochs(piece)
         run.accuracy.setPen(pg.mkPen(with_alpha(run.color, FINISHED_ALPHA), width=1.5))
         self.loss_legend.addItem(run.pieces[0].smooth, run.legend_text())
         self._relabel(run)

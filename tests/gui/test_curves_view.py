@@ -150,10 +150,13 @@ def test_while_a_run_trains_the_loss_axis_moves_only_when_its_losses_leave_it(cu
     curves.add_batches("live", [0.7, 0.6])
     assert loss_range() == first  # inside: no rescale
     curves.add_batches("live", [0.05])
-    assert loss_range() == (np.floor(np.log10(0.05) * 2) / 2, first[1])  # widened down to a half-decade
+    widened = np.floor(np.log10(0.05) * 2) / 2 - 0.5  # to a half-decade, and one more below: they go on down
+    assert loss_range() == (widened, first[1])
+    curves.add_batches("live", [0.02])
+    assert loss_range() == (widened, first[1])
     curves.begin_run("stored", "a stored run that diverged", 100)
     curves.add_batches("stored", [0.5, float("nan"), float("inf")])  # neither raises nor moves the axis
-    assert loss_range()[0] == np.floor(np.log10(0.05) * 2) / 2
+    assert loss_range()[0] == widened
     curves.autorange_epochs()
     assert curves.loss_plot.getViewBox().autoRangeEnabled()[1]
 
@@ -205,7 +208,7 @@ def test_the_charts_left_axes_keep_one_width_wide_enough_for_their_labels(curves
 
 def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(curves):
     """An update repaints its stretch of the chart, not the whole run; a finished run is one piece."""
-    curves.show_epochs(50)  # 50 epochs in at most 25 pieces: two epochs a piece
+    curves.show_epochs(16)  # 16 epochs in at most LIVE_PIECES = 8 pieces: two epochs a piece
     run = curves.begin_run("live", "Adam", 4)
     losses = list(np.linspace(2.0, 0.5, 4 * 5))
     curves.add_batches("live", losses[:10])  # into epoch 3: pieces for epochs 1-2 and 3-4
@@ -230,7 +233,7 @@ def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(cu
 
 def test_a_legend_click_shows_or_hides_the_whole_run(curves, qtbot):
     """pyqtgraph's legend toggles the one item of its sample: the view does the rest, and says so."""
-    curves.show_epochs(50)
+    curves.show_epochs(16)
     run = curves.begin_run("live", "Adam", 4)
     curves.add_batches("live", list(np.linspace(2.0, 0.5, 4 * 5)))
     curves.add_epochs("live", [1.5, 1.2], [0.8, 0.85])
