@@ -28,6 +28,16 @@ ACCURACY_STEP = 5.0  # percentage points: while a run trains, the accuracy axis'
 WIDEST_TICK_LABELS = ("0.0001", "1e-05", "100")
 
 
+class LossAxis(pg.AxisItem):
+    """The loss chart's log-scale axis, labelled at 1, 2 and 5 times the powers of ten: pyqtgraph
+    labels every minor tick (2 to 9) when the chart spans a decade or two, and 0.9 ran into 1."""
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        mantissas = np.round(10 ** (np.asarray(values, dtype=float) % 1), 3)
+        return [text if mantissa in (1, 2, 5, 10) else "" for text, mantissa in zip(strings, mantissas)]
+
+
 class CurvesView(QWidget):
     """The loss chart above the validation-accuracy chart, with a readout of the values under the mouse."""
 
@@ -41,7 +51,7 @@ class CurvesView(QWidget):
         self._planned_epochs: int | None = None  # the epochs of the run that trains
         self._loss_decades: tuple[float, float] | None = None  # the loss axis's range while a run trains
         self._accuracy_floor: float | None = None  # the accuracy axis's low end (%) while a run trains
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = pg.PlotWidget(axisItems={"left": LossAxis(orientation="left")})
         self.accuracy_plot = pg.PlotWidget()
         self._setup_plot(self.loss_plot, "loss (log scale)")
         self._setup_plot(self.accuracy_plot, "validation accuracy (%)")

@@ -254,3 +254,11 @@ def test_an_accuracy_of_100_percent_still_gets_an_axis_below_it(curves):
     curves.add_epoch("live", 0.01, 1.0)
     low, high = curves.accuracy_plot.viewRange()[1]
     assert low < 100 - 4 and high > 100
+
+
+def test_the_loss_axis_labels_one_two_and_five_times_the_powers_of_ten(curves):
+    """pyqtgraph labels every minor tick of a log axis spanning a decade or two: 0.9 ran into 1."""
+    axis = curves.loss_plot.getAxis("left")
+    values = np.log10([0.03, 0.04, 0.05, 0.09, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0])
+    labelled = [text for text in axis.tickStrings(list(values), 1.0, 0.1) if text]
+    assert labelled == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
