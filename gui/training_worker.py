@@ -183,16 +183,18 @@ class TrainingWorker(QObject):
                     last_save, save_due = now, False
                 report.batch_losses.append(event.loss)
                 report.latest = event
-                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                # the last batch of a chunk before a pause: the window shows all that was trained
+                halting = trainer.paused and event.batch == trainer.position.next_batch
+                if halting or now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
                     self._flush(report)
                     last_update = now
-                if now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
+                if halting or now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
                     self._emit_snapshot(trainer)
                     last_snapshot = now
             elif isinstance(event, EpochEnd):
                 report.epochs.append(event)
                 save_due = True
-                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                if trainer.paused or now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
                     self._flush(report)
                     last_update = now
             elif isinstance(event, RunEnd):

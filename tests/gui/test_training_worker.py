@@ -1,5 +1,8 @@
 """The worker's reports: every batch and epoch of a run reaches the GUI, coalesced into few signals."""
 
+import numpy as np
+from PySide6.QtCore import Qt
+
 from core.config import TrainConfig
 from core.dataset import load_dataset
 from gui.training_worker import Progress, TrainingWorker
@@ -23,3 +26,31 @@ def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
     epochs = [event.epoch for report in reports for event in report.epochs]
     assert epochs == [1, 2, 3]
     assert all(report.batches is not None or report.epochs for report in reports)  # no empty signal
+
+
+def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
+    """Updates go out five times a second; a pause sends what is left at once, weights included."""
+    import threading
+
+    dataset = load_dataset(tiny_dataset_dir)
+    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=500)
+    worker = TrainingWorker(config, str(tiny_dataset_dir), dataset)
+    reports: list[Progress] = []
+    snapshots = []
+    worker.progressed.connect(reports.append, Qt.ConnectionType.DirectConnection)
+    worker.weights_changed.connect(snapshots.append, Qt.ConnectionType.DirectConnection)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        while not reports:
+            thread.join(0.01)
+        worker.pause()
+        trainer = worker._trainer
+        assert trainer.wait_until_halted(10)
+        thread.join(0.1)
+        sent = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+        assert sent == trainer.history.batch_losses
+        assert np.array_equal(snapshots[-1].parameters, trainer.model.flat)
+    finally:
+        worker.stop()
+        thread.join(10)
