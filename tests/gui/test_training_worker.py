@@ -1,5 +1,7 @@
 """The worker's reports: every batch and epoch of a run reaches the GUI, coalesced into few signals."""
 
+import threading
+
 import numpy as np
 from PySide6.QtCore import Qt
 
@@ -8,13 +10,20 @@ from core.dataset import load_dataset
 from gui.training_worker import Progress, TrainingWorker
 
 
+def reporting_worker(folder, epochs: int) -> tuple[TrainingWorker, list[Progress], list]:
+    """A worker for a small Adam run, and the lists its reports and weight snapshots go to, as
+    they are emitted (in whichever thread runs it)."""
+    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=epochs)
+    worker = TrainingWorker(config, str(folder), load_dataset(folder))
+    reports, snapshots = [], []
+    worker.progressed.connect(reports.append, Qt.ConnectionType.DirectConnection)
+    worker.weights_changed.connect(snapshots.append, Qt.ConnectionType.DirectConnection)
+    return worker, reports, snapshots
+
+
 def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
-    dataset = load_dataset(tiny_dataset_dir)
-    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=3)
-    worker = TrainingWorker(config, str(tiny_dataset_dir), dataset)
-    reports: list[Progress] = []
+    worker, reports, _ = reporting_worker(tiny_dataset_dir, epochs=3)
     finished = []
-    worker.progressed.connect(reports.append)  # same thread: delivered as emitted
     worker.run_finished.connect(lambda end, checkpoint: finished.append(checkpoint))
     worker.run()  # in this thread, as the QThread would
 
@@ -30,15 +39,7 @@ def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
 
 def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
     """Updates go out five times a second; a pause sends what is left at once, weights included."""
-    import threading
-
-    dataset = load_dataset(tiny_dataset_dir)
-    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=500)
-    worker = TrainingWorker(config, str(tiny_dataset_dir), dataset)
-    reports: list[Progress] = []
-    snapshots = []
-    worker.progressed.connect(reports.append, Qt.ConnectionType.DirectConnection)
-    worker.weights_changed.connect(snapshots.append, Qt.ConnectionType.DirectConnection)
+    worker, reports, snapshots = reporting_worker(tiny_dataset_dir, epochs=500)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
