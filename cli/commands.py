@@ -125,12 +125,13 @@ def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine) -> RunEnd:
                     bar.finish()
                     print(f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
                           f"val {event.val_acc:.2%}  {event.seconds:.2f} s", flush=True)
-            else:
+            elif isinstance(event, RunEnd):
                 end = event
     except KeyboardInterrupt:
         trainer.stop()
         for event in trainer.run():  # finishes at once: evaluates and reports the run's end
-            end = event
+            if isinstance(event, RunEnd):
+                end = event
     return end
 
 

@@ -35,4 +35,13 @@ class RunEnd:
     epochs_done: int
 
 
-TrainingEvent = BatchEnd | EpochEnd | RunEnd
+@dataclass(frozen=True)
+class Paused:
+    """The run is about to wait, between chunks, until it is resumed or stopped: all it has
+    trained is in the events before this one (and in the Trainer's model and history)."""
+
+    epoch: int  # 1-based
+    batch: int  # batches done in the epoch
+
+
+TrainingEvent = BatchEnd | EpochEnd | Paused | RunEnd

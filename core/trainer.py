@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
-from core.events import BatchEnd, EpochEnd, RunEnd, TrainingEvent
+from core.events import BatchEnd, EpochEnd, Paused, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
 from core.network import MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
@@ -178,6 +178,8 @@ class Trainer:
             epoch_started = time.perf_counter()
             paused_seconds = 0.0
             while position.next_batch < batches:
+                if self._control.paused:
+                    yield Paused(epoch, position.next_batch)
                 paused_seconds += self._control.wait_if_paused()
                 batch = position.next_batch
                 if self._control.stop_requested:

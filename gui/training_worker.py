@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
 from core.errors import EngineError
-from core.events import BatchEnd, EpochEnd, RunEnd
+from core.events import BatchEnd, EpochEnd, Paused, RunEnd
 from core.run_history import RunStore, local_time
 from core.run_state import Checkpoint
 from core.trainer import Trainer
@@ -183,20 +183,22 @@ class TrainingWorker(QObject):
                     last_save, save_due = now, False
                 report.batch_losses.append(event.loss)
                 report.latest = event
-                # the last batch of a chunk before a pause: the window shows all that was trained
-                halting = trainer.paused and event.batch == trainer.position.next_batch
-                if halting or now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
                     self._flush(report)
                     last_update = now
-                if halting or now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
+                if now - last_snapshot >= 1.0 / SNAPSHOTS_PER_SECOND:
                     self._emit_snapshot(trainer)
                     last_snapshot = now
             elif isinstance(event, EpochEnd):
                 report.epochs.append(event)
                 save_due = True
-                if trainer.paused or now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
+                if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
                     self._flush(report)
                     last_update = now
+            elif isinstance(event, Paused):  # the window shows all that was trained, weights too
+                self._flush(report)
+                self._emit_snapshot(trainer)
+                last_update = last_snapshot = now
             elif isinstance(event, RunEnd):
                 self._flush(report)
                 self._emit_snapshot(trainer)

@@ -6,7 +6,7 @@ import pytest
 
 from core import kernels
 from core.config import TrainConfig
-from core.events import BatchEnd, EpochEnd, RunEnd
+from core.events import BatchEnd, EpochEnd, Paused, RunEnd
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import TrainingStep
 from core.sparse_images import MAX_DENSITY
@@ -157,7 +157,7 @@ def test_pause_resume_and_stop_from_another_thread(dataset):
     trainer.pause()
     worker.start()
     worker.join(0.3)
-    assert worker.is_alive() and seen == []  # paused before the first batch
+    assert worker.is_alive() and seen == [Paused(1, 0)]  # paused before the first batch, and said so
     trainer.resume()
     while not any(isinstance(e, BatchEnd) for e in list(seen)):
         worker.join(0.01)
