@@ -60,12 +60,9 @@ def headless_child(data_dir: str, epochs: int) -> int:
                 print(f"{ended}{latest[0]} {latest[1]}", flush=True)
 
     threading.Thread(target=obey, daemon=True).start()
-    batches_before = 0
     for event in trainer.run():
-        if isinstance(event, BatchEnd):
-            latest[:] = [batches_before + event.batch, event.elapsed]
-            if event.batch == event.batches_per_epoch:
-                batches_before += event.batch
+        if isinstance(event, BatchEnd):  # the history is at the chunk's end, as is its last event's time
+            latest[:] = [len(trainer.history.batch_losses), event.elapsed]
     time.sleep(3600)  # the reader answers until the parent has what it needs and ends this process
     return 0
 
@@ -129,12 +126,9 @@ class InAppRun:
 
         def recorded_run(trainer: Trainer):
             recorder.trainer = trainer
-            batches_before = 0
             for event in run(trainer):
-                if isinstance(event, BatchEnd):
-                    recorder.latest = (batches_before + event.batch, event.elapsed)
-                    if event.batch == event.batches_per_epoch:
-                        batches_before += event.batch
+                if isinstance(event, BatchEnd):  # as in headless_child
+                    recorder.latest = (len(trainer.history.batch_losses), event.elapsed)
                 yield event
 
         Trainer.run = recorded_run

@@ -48,8 +48,8 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
     """(engine, reference) seconds of each block of BLOCK batches of one epoch, taken in turn.
 
     The engine is the Trainer, as the CLI and the app run it (validation excluded), paused
-    between blocks, each block one call of its compiled step (the CLI's calls last about 20 ms,
-    about 100 batches); the reference takes the same shuffled batches right after. Timed close
+    between blocks, each block one call of its compiled step (the CLI's own calls last about
+    0.05 s, some 250 batches); the reference takes the same shuffled batches right after. Timed close
     together, each pair sees the same machine, so their ratio stays steady while this shared
     machine's speed drifts by 2x within minutes.
     """

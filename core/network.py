@@ -203,8 +203,7 @@ class TrainingStep:
 
     def _dense_batch(self, images: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The uint8 images `rows` as float32 pixels / 255, in the step's own buffer."""
-        pixels = np.take(images, rows, axis=0)
-        return np.divide(pixels, FLOAT(255), out=self.x) if pixels.dtype == np.uint8 else pixels.astype(FLOAT)
+        return np.divide(images[rows], FLOAT(255), out=self.x)
 
     def _run_compiled(self, model: MLP, x: np.ndarray | SparseBatch, labels: np.ndarray, grads: ParameterBuffer,
                       update: tuple) -> float:

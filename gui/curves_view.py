@@ -129,6 +129,7 @@ class CurvesView(QWidget):
         return run
 
     def _add_piece(self, run: RunCurves) -> CurvePiece:
+        """The run's next piece, on the loss chart with its stretch of the data so far."""
         piece = run.new_piece()
         for item in piece.items():
             self.loss_plot.addItem(item)
@@ -136,6 +137,8 @@ class CurvesView(QWidget):
         # after addItem, which imposes the plot's "peak": a pixel column's mean is all a smooth curve
         # needs, and half the points to stroke (a full run's repaint 1.1 -> 0.75 ms)
         piece.smooth.setDownsampling(method="mean")
+        run.draw_batches(piece)
+        run.draw_epochs(piece)
         return piece
 
     def show_epochs(self, epochs: int) -> None:
@@ -207,11 +210,9 @@ class CurvesView(QWidget):
 
     def _redraw(self, run: RunCurves, draw, changed_from_epoch: int) -> None:
         """draw(run, piece) for the pieces holding data of epoch changed_from_epoch + 1 or later,
-        adding pieces (drawn whole) where the data has run past the last."""
+        adding pieces where the data has run past the last."""
         while run.pieces_missing():
-            piece = self._add_piece(run)
-            run.draw_batches(piece)
-            run.draw_epochs(piece)
+            self._add_piece(run)
         for piece in run.pieces:
             if piece.stop_epoch is None or piece.stop_epoch > changed_from_epoch:
                 draw(run, piece)
@@ -243,12 +244,9 @@ class CurvesView(QWidget):
         self.loss_legend.removeItem(run.pieces[0].smooth)
         self._remove_pieces(run)
         run.epochs_per_piece = None
-        piece = self._add_piece(run)
-        run.draw_batches(piece)
-        run.draw_epochs(piece)
+        self._add_piece(run)
         run.accuracy.setPen(pg.mkPen(with_alpha(run.color, FINISHED_ALPHA), width=1.5))
-        self.loss_legend.addItem(run.pieces[0].smooth, run.legend_text())
-        self._relabel(run)
+        self._relabel(run)  # the legend's entry, now for the one piece
 
     def show_history(self, run_id: str, label: str, history: History, batches_per_epoch: int) -> RunCurves:
         """Draw a finished run from its saved history (a loaded model, a past run)."""
@@ -285,6 +283,7 @@ class CurvesView(QWidget):
         run.pieces = []
 
     def _relabel(self, run: RunCurves) -> None:
+        """Each legend's entry for the run, (re-)added with its text (an absent one is just added)."""
         for legend, item in ((self.loss_legend, run.pieces[0].smooth), (self.accuracy_legend, run.accuracy)):
             legend.removeItem(item)
             legend.addItem(item, run.legend_text())

@@ -128,9 +128,6 @@ class RunCurves:
         self._raw.extend(losses)
         self._smooth.extend(curve)
 
-    def batch_x(self) -> np.ndarray:
-        return np.arange(1, len(self.batch_losses) + 1) / max(self.batches_per_epoch, 1)
-
     def legend_text(self) -> str:
         if self.test_acc is None:
             return self.label

@@ -5,9 +5,10 @@ The worker loads the dataset (when the window has none cached), builds the Train
 epoch (at most every SAVE_INTERVAL seconds) and at the end, so a run cut short by closing the app
 is still listed with what it reached. What crosses to the GUI is plain data carried by queued
 signals: batch losses and epoch ends are coalesced into one `Progress` emitted at most
-`MAX_UPDATES_PER_SECOND` times a second whatever the batch rate, and weight snapshots are copies taken between batches,
-where nothing is mid-update. Pause, resume and stop are plain `threading.Event`s, because a queued
-slot on a worker busy in its loop would never run.
+`MAX_UPDATES_PER_SECOND` times a second whatever the batch rate (and at once when the run
+pauses), and weight snapshots are copies taken between chunks, where nothing is mid-update.
+Pause, resume and stop are plain calls from the GUI thread (threading.Event before the Trainer
+exists, then the Trainer's own), because a queued slot on a worker busy in its loop would never run.
 """
 
 from __future__ import annotations
