@@ -1,7 +1,9 @@
 """Live training curves: batch loss (raw and smoothed), epoch loss and validation accuracy.
 
 Every run of the session keeps its curves on the two charts: the running one drawn bright, the
-finished ones fainter, each with a legend entry, so SGD, Momentum and Adam compare on one chart.
+finished ones fainter, so SGD, Momentum and Adam compare on one chart. The charts carry no legend:
+with five or more runs a legend hid half of each chart, and the runs list beside them already
+names each run in its colour, with a tick to show or hide it.
 The x axis is in epochs for both charts (batch b of epoch e sits at e - 1 + b / batches), so the
 batch curve and the per-epoch points line up.
 """
@@ -21,28 +23,36 @@ from gui.run_curves import FINISHED_ALPHA, LIVE_PIECES, LOSS_FLOOR, CurvePiece, 
 from gui.theme import BASE
 
 RUN_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292")
-LEGEND_BRUSH = (30, 31, 34, 215)  # the chart's background, nearly opaque: curves behind stay readable
 ACCURACY_STEP = 5.0  # percentage points: while a run trains, the accuracy axis's low end moves in these steps
 # The left axes' widths are fixed, wide enough for these tick labels: then labels of another width
 # do not re-lay out (and re-render) both charts mid-run, and the two charts' x axes line up.
-WIDEST_TICK_LABELS = ("0.0001", "1e-05", "100")
+WIDEST_TICK_LABELS = ("0.00001", "100")
+EMPTY_TEXT = "No run on the charts: press Start (Ctrl+Return), or tick a run in the list."
+
+
+def loss_tick_text(log_value: float) -> str:
+    """A log axis's label at 10**log_value: plain decimals at 1, 2 and 5 times the powers of ten,
+    none between them. pyqtgraph labels every minor tick (2 to 9) when the chart spans a decade or
+    two, so 0.9 ran into 1, and it switched to "10⁻⁵" below 0.0001, beside "0.0001" on one axis."""
+    decade = math.floor(round(log_value, 6))
+    mantissa = round(10 ** (log_value - decade), 3)
+    if mantissa not in (1, 2, 5, 10):
+        return ""
+    value = mantissa * 10.0 ** decade
+    return f"{value:.{max(0, -decade)}f}"
 
 
 class LossAxis(pg.AxisItem):
-    """The loss chart's log-scale axis, labelled at 1, 2 and 5 times the powers of ten: pyqtgraph
-    labels every minor tick (2 to 9) when the chart spans a decade or two, and 0.9 ran into 1."""
+    """The loss chart's log-scale axis, labelled by loss_tick_text."""
 
     def logTickStrings(self, values, scale, spacing):
-        strings = super().logTickStrings(values, scale, spacing)
-        mantissas = np.round(10 ** (np.asarray(values, dtype=float) % 1), 3)
-        return [text if mantissa in (1, 2, 5, 10) else "" for text, mantissa in zip(strings, mantissas)]
+        return [loss_tick_text(float(value)) for value in values]
 
 
 class CurvesView(QWidget):
     """The loss chart above the validation-accuracy chart, with a readout of the values under the mouse."""
 
     hovered = Signal(str)
-    run_visibility_changed = Signal(str, bool)  # a run shown or hidden from a chart's legend
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,12 +76,7 @@ class CurvesView(QWidget):
         width = max(self._left_axis_width(plot) for plot in (self.loss_plot, self.accuracy_plot))
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.getAxis("left").setWidth(width)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=LEGEND_BRUSH)
-        self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt",
-                                                            brush=LEGEND_BRUSH)
-        for legend in (self.loss_legend, self.accuracy_legend):
-            legend.sigSampleClicked.connect(self._on_legend_sample_clicked)
-        self.readout = QLabel("Hover over a chart to read its values.")
+        self.readout = QLabel(EMPTY_TEXT)
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
@@ -86,6 +91,8 @@ class CurvesView(QWidget):
             plot.addItem(cursor, ignoreBounds=True)
             self._cursors.append(cursor)
             plot.scene().sigMouseMoved.connect(lambda position, plot=plot: self._on_mouse_moved(plot, position))
+        self._values_shown = True
+        self._show_axis_values()
 
     @staticmethod
     def _setup_plot(plot: pg.PlotWidget, y_label: str) -> None:
@@ -123,9 +130,8 @@ class CurvesView(QWidget):
                                        symbolBrush=color, symbolPen=None)
         self.accuracy_plot.addItem(run.accuracy)
         self._add_piece(run)
-        self.loss_legend.addItem(run.pieces[0].smooth, label)
-        self.accuracy_legend.addItem(run.accuracy, label)
         self.runs[run_id] = run
+        self._show_axis_values()
         return run
 
     def _add_piece(self, run: RunCurves) -> CurvePiece:
@@ -238,15 +244,13 @@ class CurvesView(QWidget):
             self.accuracy_plot.setYRange(floor, 100, padding=0.03)
 
     def finish_run(self, run_id: str, test_acc: float | None) -> None:
-        """The run stays on the charts, fainter, in one piece, its legend entry carrying its test accuracy."""
+        """The run stays on the charts, fainter, in one piece; its label (legend_text) now carries its test accuracy."""
         run = self.runs[run_id]
         run.live, run.test_acc = False, test_acc
-        self.loss_legend.removeItem(run.pieces[0].smooth)
         self._remove_pieces(run)
         run.epochs_per_piece = None
         self._add_piece(run)
         run.accuracy.setPen(pg.mkPen(with_alpha(run.color, FINISHED_ALPHA), width=1.5))
-        self._relabel(run)  # the legend's entry, now for the one piece
 
     def show_history(self, run_id: str, label: str, history: History, batches_per_epoch: int) -> RunCurves:
         """Draw a finished run from its saved history (a loaded model, a past run)."""
@@ -260,33 +264,34 @@ class CurvesView(QWidget):
 
     def set_run_visible(self, run_id: str, visible: bool) -> None:
         self.runs[run_id].show(visible)
+        self._show_axis_values()
 
-    def _on_legend_sample_clicked(self, item) -> None:
-        """pyqtgraph has shown or hidden the one item of the sample: the same for all of its run."""
-        for run_id, run in self.runs.items():
-            if item is run.pieces[0].smooth or item is run.accuracy:
-                run.show(item.isVisible())
-                self.run_visibility_changed.emit(run_id, run.visible)
-                return
+    def _show_axis_values(self) -> None:
+        """Axes carry numbers only while a run is shown: empty charts showed 0.2-0.8 "epochs" and
+        an accuracy of 0.2-0.8 under "(%)", numbers that meant nothing."""
+        shown = any(run.visible for run in self.runs.values())
+        if shown == self._values_shown:
+            return
+        self._values_shown = shown
+        for plot in (self.loss_plot, self.accuracy_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setStyle(showValues=shown)
+        if not shown:
+            self.readout.setText(EMPTY_TEXT)
+        elif self.readout.text() == EMPTY_TEXT:
+            self.readout.setText("Hover over a chart to read its values.")
 
     def remove_run(self, run_id: str) -> None:
         run = self.runs.pop(run_id)
-        self.loss_legend.removeItem(run.pieces[0].smooth)
         self._remove_pieces(run)
-        self.accuracy_legend.removeItem(run.accuracy)
         self.accuracy_plot.removeItem(run.accuracy)
+        self._show_axis_values()
 
     def _remove_pieces(self, run: RunCurves) -> None:
         for piece in run.pieces:
             for item in piece.items():
                 self.loss_plot.removeItem(item)
         run.pieces = []
-
-    def _relabel(self, run: RunCurves) -> None:
-        """Each legend's entry for the run, (re-)added with its text (an absent one is just added)."""
-        for legend, item in ((self.loss_legend, run.pieces[0].smooth), (self.accuracy_legend, run.accuracy)):
-            legend.removeItem(item)
-            legend.addItem(item, run.legend_text())
 
     # -- hover readout ----------------------------------------------------------------------------
     def _on_mouse_moved(self, plot: pg.PlotWidget, position) -> None:

@@ -161,7 +161,6 @@ class MainWindow(QMainWindow):
         panel.download_requested.connect(self.download_mnist)
         panel.data_dir_field.editingFinished.connect(self._on_data_dir_edited)
         self.runs_list.visibility_changed.connect(self.curves.set_run_visible)
-        self.curves.run_visibility_changed.connect(self.runs_list.set_checked)
         self.runs_list.remove_requested.connect(self._on_remove_run)
         session.run_started.connect(self._on_run_started)
         session.dataset_loaded.connect(self._on_dataset_loaded)

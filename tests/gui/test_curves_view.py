@@ -1,8 +1,9 @@
 """The curves: points for every batch and epoch, finished runs with their test accuracy, the hover readout."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 
 from core.run_state import History
 from gui.curves_view import CurvesView
@@ -41,11 +42,10 @@ def test_every_batch_and_epoch_has_its_point(curves):
     np.testing.assert_allclose(accuracy_y, [50, 70, 90])
 
 
-def test_a_finished_run_carries_its_test_accuracy_in_the_legend(curves):
+def test_a_finished_run_carries_its_test_accuracy_in_its_label(curves):
     run = add_run(curves, "a", "SGD lr 0.005", [1.0, 0.8], [0.6, 0.65], test_acc=0.6789)
     assert not run.live and run.test_acc == 0.6789
-    assert [label.text for _, label in curves.loss_legend.items] == ["SGD lr 0.005: test 67.89%"]
-    assert [label.text for _, label in curves.accuracy_legend.items] == ["SGD lr 0.005: test 67.89%"]
+    assert run.legend_text() == "SGD lr 0.005: test 67.89%"
     assert not any(item.isVisible() for item in run.chart_items("raw"))
     assert all(item.isVisible() for item in run.chart_items("smooth"))
 
@@ -116,22 +116,22 @@ def test_show_history_draws_a_saved_run(curves):
     assert "epoch 2: loss 0.5500, val 80.00%" in curves.describe(2)
 
 
-def test_removing_a_run_takes_its_curves_and_legend_entries_away(curves):
+def test_removing_a_run_takes_its_curves_away(curves):
     add_run(curves, "a", "Adam", [1.0], [0.5], test_acc=0.5)
     add_run(curves, "b", "SGD", [1.0], [0.5], test_acc=0.4)
     items = curves.runs["a"].all_items()
     curves.remove_run("a")
     assert list(curves.runs) == ["b"]
     assert all(item.scene() is None for item in items)
-    assert [label.text for _, label in curves.loss_legend.items] == ["SGD: test 40.00%"]
-    assert "Adam" not in curves.describe(1)
+    assert "Adam" not in curves.describe(1) and "SGD" in curves.describe(1)
 
 
 def test_a_run_begun_again_under_the_same_id_replaces_the_old_one(curves):
     add_run(curves, "a", "first", [1.0], [0.5])
     add_run(curves, "a", "second", [2.0, 1.0], [0.5, 0.6])
     assert len(curves.runs) == 1 and curves.runs["a"].label == "second"
-    assert len(curves.loss_legend.items) == 1
+    chart_items = [item for item in curves.loss_plot.getPlotItem().items if isinstance(item, pg.PlotDataItem)]
+    assert len(chart_items) == 3, "one raw, one smoothed and one epoch curve: the first run's are gone"
 
 
 def test_while_a_run_trains_the_loss_axis_moves_only_when_its_losses_leave_it(curves):
@@ -221,28 +221,27 @@ def test_a_live_run_is_drawn_in_pieces_of_epochs_and_only_the_last_is_redrawn(cu
     np.testing.assert_allclose(run.pieces[1].raw.xData[0], 2.0, err_msg="a piece starts at the last batch before it")
     curves.add_batches("live", losses[14:])
     curves.add_epochs("live", [1.0, 0.9, 0.7], [0.9, 0.91, 0.93])
-    assert len(run.pieces) == 3 and len(curves.loss_legend.items) == 1
+    assert len(run.pieces) == 3
     np.testing.assert_allclose(run.drawn("epoch_loss")[1], [1.5, 1.2, 1.0, 0.9, 0.7])
 
     curves.finish_run("live", 0.93)
     assert len(run.pieces) == 1 and run.pieces[0].stop_epoch is None
     np.testing.assert_allclose(run.drawn("smooth")[1], run.smooth)
-    assert [label.text for _, label in curves.loss_legend.items] == ["Adam: test 93.00%"]
+    assert run.legend_text() == "Adam: test 93.00%"
     assert sum(item.scene() is curves.loss_plot.scene() for item in run.all_items()) == 3
 
 
-def test_a_legend_click_shows_or_hides_the_whole_run(curves, qtbot):
-    """pyqtgraph's legend toggles the one item of its sample: the view does the rest, and says so."""
+def test_hiding_a_run_hides_every_piece_of_it_and_nothing_covers_the_charts(curves):
+    """No legend over the data: the runs list beside the charts names the runs (issue 16)."""
     curves.show_epochs(16)
     run = curves.begin_run("live", "Adam", 4)
     curves.add_batches("live", list(np.linspace(2.0, 0.5, 4 * 5)))
     curves.add_epochs("live", [1.5, 1.2], [0.8, 0.85])
     assert len(run.pieces) > 1
-    sample = next(sample for sample, _label in curves.loss_legend.items if sample.item is run.pieces[0].smooth)
-    with qtbot.waitSignal(curves.run_visibility_changed) as shown:
-        qtbot.mouseClick(curves.loss_plot.viewport(), Qt.MouseButton.LeftButton,
-                         pos=curves.loss_plot.mapFromScene(sample.sceneBoundingRect().center()))
-    assert shown.args == ["live", False]
+    for plot in (curves.loss_plot, curves.accuracy_plot):
+        assert plot.getPlotItem().legend is None
+        assert not [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)]
+    curves.set_run_visible("live", False)
     assert not any(item.isVisible() for item in run.all_items())
     curves.set_run_visible("live", True)
     assert all(item.isVisible() for item in run.chart_items("smooth"))
@@ -262,3 +261,25 @@ def test_the_loss_axis_labels_one_two_and_five_times_the_powers_of_ten(curves):
     values = np.log10([0.03, 0.04, 0.05, 0.09, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0])
     labelled = [text for text in axis.tickStrings(list(values), 1.0, 0.1) if text]
     assert labelled == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+
+
+def test_loss_ticks_are_plain_decimals_all_the_way_down(curves):
+    """pyqtgraph wrote "10⁻⁵" below 0.0001, beside "0.0001" on the same axis."""
+    axis = curves.loss_plot.getAxis("left")
+    values = np.log10([1e-6, 1e-5, 2e-5, 3e-5, 1e-4, 5e-4, 1e-3, 10.0])
+    labelled = [text for text in axis.tickStrings(list(values), 1.0, 0.1) if text]
+    assert labelled == ["0.000001", "0.00001", "0.00002", "0.0001", "0.0005", "0.001", "10"]
+
+
+def test_empty_charts_carry_no_numbers_until_a_run_is_shown(curves):
+    axes = [plot.getAxis(name) for plot in (curves.loss_plot, curves.accuracy_plot) for name in ("left", "bottom")]
+    assert not any(axis.style["showValues"] for axis in axes)
+    assert "Start" in curves.readout.text()
+    add_run(curves, "a", "Adam", [1.0, 0.5], [0.5, 0.6], test_acc=0.6)
+    assert all(axis.style["showValues"] for axis in axes)
+    assert "Start" not in curves.readout.text()
+    curves.set_run_visible("a", False)
+    assert not any(axis.style["showValues"] for axis in axes)
+    curves.set_run_visible("a", True)
+    curves.remove_run("a")
+    assert not any(axis.style["showValues"] for axis in axes)

@@ -77,14 +77,12 @@ def test_a_small_run_goes_to_the_end_and_shows_its_curves_and_test_accuracy(qtbo
     assert run.drawn("smooth")[0][-1] == 3.0, "the last batch of epoch 3 sits at x = 3"
     assert all(np.isfinite(run.batch_losses)) and run.epoch_losses[-1] < run.epoch_losses[0]
 
-    # the test accuracy is shown in the progress bar, the legend and the runs list
+    # the test accuracy is shown in the progress bar and the runs list (the charts' legend)
     assert run.test_acc is not None and 0.0 <= run.test_acc <= 1.0
     shown = f"{run.test_acc:.2%}"
     assert panel.progress.format() == f"done: test accuracy {shown}"
     assert panel.progress.value() == panel.progress.maximum()
     assert run.legend_text().endswith(f"test {shown}")
-    legend_labels = [label.text for _, label in window.curves.accuracy_legend.items]
-    assert any(shown in text for text in legend_labels)
     assert shown in window.runs_list.list.item(0).text()
 
     # the window is ready for another run, and the trained model is the current one
@@ -282,7 +280,8 @@ def test_two_runs_stay_on_the_charts_and_the_runs_list_hides_and_removes_them(qt
     assert momentum.label.startswith("Momentum lr 0.001") and sgd.label.startswith("SGD lr 0.05")
     assert len(momentum.val_accs) == len(sgd.val_accs) == 2
     assert len({momentum.color, sgd.color, pretrained.color}) == 3
-    assert len(window.curves.loss_legend.items) == 3
+    assert [window.runs_list.list.item(row).text() for row in range(3)] == [
+        momentum.legend_text(), sgd.legend_text(), pretrained.legend_text()]
 
     runs = window.runs_list.list
     runs.setFocus()
@@ -299,8 +298,8 @@ def test_two_runs_stay_on_the_charts_and_the_runs_list_hides_and_removes_them(qt
     assert window.runs_list.run_ids() == [run_ids[0], run_ids[2]]
     assert run_ids[1] not in window.curves.runs
     assert all(curve.scene() is None for curve in curves), "its curves are off the chart"
-    assert [label.text for _, label in window.curves.loss_legend.items] == [
-        pretrained.legend_text(), momentum.legend_text()]
+    assert [window.runs_list.list.item(row).text() for row in range(2)] == [
+        momentum.legend_text(), pretrained.legend_text()]
     runs.setFocus()
     runs.setCurrentRow(0)
     qtbot.keyClick(runs, Qt.Key.Key_Delete)  # Delete removes the selected run too
