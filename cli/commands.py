@@ -17,6 +17,7 @@ from core.metrics import accuracy_from_confusion, confusion_matrix
 from core.model_file import load_checkpoint, save_checkpoint
 from core.run_state import Checkpoint
 from core.trainer import Trainer
+from core.wording import counted
 
 
 def run_cli(argv: list[str]) -> int:
@@ -102,7 +103,8 @@ def train(args) -> int:
         _print_json(event="test", test_acc=end.test_acc, status=end.status, epochs=end.epochs_done)
     else:
         print(f"{end.message}" if end.status != "finished" else
-              f"test accuracy {end.test_acc:.2%} after {end.epochs_done} epochs ({end.elapsed:.1f} s of training)")
+              f"test accuracy {end.test_acc:.2%} after {counted(end.epochs_done, 'epoch')} "
+              f"({end.elapsed:.1f} s of training)")
     if end.status == "diverged":
         print(f"error: {end.message}", file=sys.stderr)
         return 1

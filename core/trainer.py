@@ -22,6 +22,7 @@ from core.optim import Optimizer, make_optimizer
 from core.run_control import RunControl
 from core.run_state import Checkpoint, History, Position
 from core.sparse_images import SparseImages
+from core.wording import counted
 
 UNTRAINED = -1.0  # a loss is >= 0 or not a number: marks a chunk's batches not trained
 
@@ -232,7 +233,7 @@ class Trainer:
         with step.single_threaded_blas:
             history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)
         if status == "finished":
-            message = f"finished {config.epochs} epochs: test accuracy {history.test_acc:.2%}"
+            message = f"finished {counted(config.epochs, 'epoch')}: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
 
     def _training_images(self, step: TrainingStep) -> np.ndarray | SparseImages:

@@ -35,6 +35,7 @@ from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
 from core.run_history import RunRecord, RunStore, export_curves_csv
 from core.run_state import Checkpoint
+from core.wording import counted
 from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView
 from gui.dataset_view import DatasetView
@@ -59,7 +60,7 @@ def describe_run(config: TrainConfig) -> str:
 def describe_checkpoint(checkpoint: Checkpoint, source: str) -> str:
     accuracy = "" if checkpoint.test_acc is None else f", test accuracy {checkpoint.test_acc:.2%}"
     epochs = len(checkpoint.history.epoch_losses)
-    return (f"Model: {source} ({describe_run(checkpoint.config)}, {epochs} epochs on "
+    return (f"Model: {source} ({describe_run(checkpoint.config)}, {counted(epochs, 'epoch')} on "
             f"{checkpoint.dataset_name}{accuracy})")
 
 
@@ -201,7 +202,7 @@ class MainWindow(QMainWindow):
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
             "Ctrl+Return  start training\nCtrl+R  compare optimizers\nCtrl+P  pause / resume\nCtrl+.  stop\n"
-            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…6  switch tabs\nF5  evaluate (Errors tab)\n"
+            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…5  switch tabs\nF5  evaluate (Errors tab)\n"
             "PageUp / PageDown  browse the Dataset tab\n\n"
             "On the drawing pad: Ctrl+Z undo, Esc or Delete clear, right-click undo"))
 
@@ -419,11 +420,11 @@ class MainWindow(QMainWindow):
             self.show_error("Training diverged", end.message)
             self.training_panel.show_message("diverged", "lower the learning rate")
         elif end.status == "stopped":
-            self.training_panel.show_message(f"stopped after {end.epochs_done} epochs",
+            self.training_panel.show_message(f"stopped after {counted(end.epochs_done, 'epoch')}",
                                              f"test accuracy {end.test_acc:.2%}")
         else:
             self.training_panel.show_message(f"done: test accuracy {end.test_acc:.2%}",
-                                             f"{end.epochs_done} epochs in {end.elapsed:.1f} s")
+                                             f"{counted(end.epochs_done, 'epoch')} in {end.elapsed:.1f} s")
             self.training_panel.progress.setValue(1000)
 
     @Slot(str)

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from core.config import OPTIMIZERS
 from core.race import RaceResult
+from core.wording import counted
 from gui.training_panel import OPTIMIZER_LABELS
 
 COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch", "Status")
@@ -14,10 +15,13 @@ COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch", "Statu
 
 def result_cells(result: RaceResult) -> list[str]:
     best = "–" if result.best_epoch is None else f"{result.best_epoch} ({result.best_val_acc:.2%})"
+    status = result.status
+    if result.status != "finished":
+        status = f"{result.status} after {counted(result.epochs_done, 'epoch')}"
     return [OPTIMIZER_LABELS.get(result.optimizer, result.optimizer), f"{result.lr:g}",
             "–" if result.test_acc is None else f"{result.test_acc:.2%}",
             "–" if result.seconds_per_epoch is None else f"{result.seconds_per_epoch:.2f}", best,
-            f"{result.status} after {result.epochs_done} epochs" if result.status != "finished" else "finished"]
+            status]
 
 
 class RaceTable(QTableWidget):
