@@ -1,0 +1,96 @@
+"""Why the network answers what it does: each layer's activations and a saliency map of the input.
+
+Saliency is integrated gradients (Sundararajan et al. 2017) of the log-probability of one class,
+from a black image (no ink, which MNIST's background is) to the input, in STEPS steps:
+
+    attribution_j = x_j * mean over t in (0, 1] of d log p_c(t x) / d x_j
+
+Chosen over plain gradient x input because it is complete: the attributions add up to
+log p_c(x) - log p_c(0), so a map says how much each pixel moved the answer, and a pixel that
+pushes towards the class is positive (red), one that pushes away negative (blue). Gradient x
+input is the first step of the same sum on a ReLU network and misses the softmax's saturation: a
+digit read at 99.9 % has near-zero gradients everywhere. The STEPS scaled copies of the image go
+through the network as one batch, so a map costs a forward and backward pass of a batch of STEPS
+images: 2.6 ms for the bundled model here (with the machine busy), cheap enough for every stroke.
+
+Faithfulness, measured on 200 test digits with the bundled model (tests/core/test_explain.py):
+zeroing the 15 % most salient ink pixels lowers the predicted class's probability by 0.65 on
+average, zeroing a random 15 % by 0.009.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.network import FLOAT, MLP, softmax
+
+STEPS = 32
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One image through the network: what it saw, what each layer did, and which pixels mattered.
+
+    `activations` holds each hidden layer's ReLU outputs and, last, the class probabilities
+    (sizes 256, 128, 64, 10 for the default network); `saliency` has the input's shape (784,)
+    and sums to log p[target](image) - log p[target](black image).
+    """
+
+    image: np.ndarray  # (784,) float32 in [0, 1]
+    activations: tuple[np.ndarray, ...]
+    target: int
+    saliency: np.ndarray  # (784,) float32
+
+
+def layer_activations(model: MLP, images: np.ndarray) -> list[np.ndarray]:
+    """Each hidden layer's ReLU outputs, then the softmax probabilities: [(N, 256), ..., (N, 10)]
+    for images (N, 784) float32 in [0, 1]."""
+    outputs = []
+    h = np.asarray(images, dtype=FLOAT).reshape(len(images), -1)
+    last = len(model.weights) - 1
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases)):
+        z = h @ weight + bias
+        h = softmax(z) if i == last else np.maximum(z, 0)
+        outputs.append(h)
+    return outputs
+
+
+def log_probability_gradient(model: MLP, images: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+    """d log p[target] / d image for each image (N, 784), and p (N, classes), by backpropagation."""
+    zs, h = [], np.asarray(images, dtype=FLOAT)
+    last = len(model.weights) - 1
+    for i, (weight, bias) in enumerate(zip(model.weights, model.biases)):
+        z = h @ weight + bias
+        zs.append(z)
+        h = z if i == last else np.maximum(z, 0)
+    probabilities = softmax(h.copy())
+    grad_z = -probabilities
+    grad_z[:, target] += 1  # d log softmax_c / d z = onehot(c) - p
+    for i in range(last, -1, -1):
+        grad_h = grad_z @ model.weights[i].T
+        if i == 0:
+            return grad_h, probabilities
+        grad_z = grad_h * (zs[i - 1] > 0)
+    raise AssertionError("unreachable: a network has at least one layer")
+
+
+def integrated_gradients(model: MLP, image: np.ndarray, target: int, steps: int = STEPS) -> np.ndarray:
+    """The saliency of each pixel of `image` (784,) for class `target`: see the module's docstring.
+    Midpoint rule over the path from the black image to `image`."""
+    image = np.asarray(image, dtype=FLOAT).reshape(-1)
+    alphas = (np.arange(steps, dtype=FLOAT) + FLOAT(0.5)) / FLOAT(steps)
+    gradients, _ = log_probability_gradient(model, alphas[:, None] * image[None, :], target)
+    return (image * gradients.mean(axis=0)).astype(FLOAT)
+
+
+def explain(model: MLP, image: np.ndarray, target: int | None = None) -> Explanation:
+    """The activations of `image` (784,) and its saliency for `target` (default: the predicted class)."""
+    image = np.asarray(image, dtype=FLOAT).reshape(-1)
+    activations = tuple(layer[0] for layer in layer_activations(model, image[None, :]))
+    if target is None:
+        target = int(np.argmax(activations[-1]))
+    if not 0 <= target < model.layer_sizes[-1]:
+        raise ValueError(f"class {target} is not one of the model's {model.layer_sizes[-1]} classes")
+    return Explanation(image, activations, target, integrated_gradients(model, image, target))
