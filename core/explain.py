@@ -94,3 +94,43 @@ def explain(model: MLP, image: np.ndarray, target: int | None = None) -> Explana
     if not 0 <= target < model.layer_sizes[-1]:
         raise ValueError(f"class {target} is not one of the model's {model.layer_sizes[-1]} classes")
     return Explanation(image, activations, target, integrated_gradients(model, image, target))
+
+
+def strongest_inputs(model: MLP, layer: int, unit: int, count: int = 5) -> list[tuple[int, float]]:
+    """The `count` incoming weights of unit `unit` in layer `layer` (0-based, after the input)
+    largest in size, as (input unit, weight), largest first: what feeds a deeper unit."""
+    weights = model.weights[layer][:, unit]
+    order = np.argsort(np.abs(weights))[::-1][:count]
+    return [(int(index), float(weights[index])) for index in order]
+
+
+def top_exciting(model: MLP, images: np.ndarray, layer: int, unit: int, count: int = 24) -> np.ndarray:
+    """Indices of the `count` images (N, 784) that excite unit `unit` of layer `layer` most, most first."""
+    activation = np.concatenate([layer_activations(model, images[start:start + 2048])[layer][:, unit]
+                                 for start in range(0, len(images), 2048)])
+    return np.argsort(activation, kind="stable")[::-1][:count]
+
+
+def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """(..., 3) uint8 colours for signed `values`: red for positive, blue for negative, black at 0,
+    brightness growing with |value| / scale (default: the largest |value|)."""
+    values = np.asarray(values, dtype=np.float32)
+    scale = float(np.abs(values).max()) if scale is None else float(scale)
+    strength = np.clip(np.abs(values) / scale, 0, 1) if scale > 0 else np.zeros_like(values)
+    rgb = np.zeros((*values.shape, 3), np.float32)
+    positive = values > 0
+    rgb[..., 0] = np.where(positive, 239 * strength, 60 * strength)
+    rgb[..., 1] = np.where(positive, 83 * strength, 110 * strength)
+    rgb[..., 2] = np.where(positive, 80 * strength, 255 * strength)
+    return np.round(rgb).astype(np.uint8)
+
+
+def saliency_overlay(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.75) -> np.ndarray:
+    """(28, 28, 3) uint8: the gray image (ink in [0, 1]) dimmed, with the saliency on top in
+    diverging_rgb's colours (red: towards the class, blue: away from it), strongest pixels opaque."""
+    gray = np.asarray(image, dtype=np.float32).reshape(28, 28)
+    colours = diverging_rgb(np.asarray(saliency).reshape(28, 28)).astype(np.float32)
+    strength = colours.max(axis=2, keepdims=True) / 255
+    base = (gray * 110)[..., None]
+    mixed = base * (1 - opacity * strength) + colours * opacity * strength / np.maximum(strength, 1e-6)
+    return np.clip(np.round(mixed), 0, 255).astype(np.uint8)

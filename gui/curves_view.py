@@ -100,6 +100,7 @@ class CurvesView(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", y_label)
         plot.setLabel("bottom", "epoch")
+        plot.getAxis("bottom").enableAutoSIPrefix(False)  # empty charts read "epoch (x0.001)"
         plot.setMouseEnabled(x=True, y=False)
         plot.getPlotItem().setMenuEnabled(False)
         for name in ("left", "bottom"):

@@ -1,17 +1,28 @@
-"""The drawing pad beside what the current model makes of the drawing, classified as you draw."""
+"""The drawing pad beside what the current model makes of the drawing, classified as you draw.
+
+Below the verdict, every layer's units light up with the drawing (gui/activations_view.py), and the
+preview can carry the saliency of the answer or of any class (core/explain.py). Hovering a unit
+says what feeds it: a first-layer unit's weights take the preview's place as a 28x28 picture,
+a deeper unit lists its strongest inputs.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from core.explain import diverging_rgb, explain, saliency_overlay, strongest_inputs
 from core.network import MLP
 from core.preprocess import to_mnist
+from gui.activations_view import ActivationsView
 from gui.draw_pad import DrawPad
-from gui.prediction_view import PredictionView
+from gui.prediction_view import WHY_ANSWER, WHY_OFF, PredictionView
 
 
 class DrawingPanel(QWidget):
+    exciting_images_requested = Signal(int, int)  # layer, unit: a unit was clicked
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model: MLP | None = None
@@ -19,6 +30,11 @@ class DrawingPanel(QWidget):
         self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
         self.pad = DrawPad()
         self.prediction = PredictionView()
+        self.activations = ActivationsView()
+        self.unit_label = QLabel()
+        self.unit_label.setObjectName("readout")
+        self.unit_label.setWordWrap(True)
+        self._image: np.ndarray | None = None  # the (28, 28) image classified last
         self.model_label = QLabel("no model")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
@@ -29,6 +45,10 @@ class DrawingPanel(QWidget):
         self.clear_button.clicked.connect(self.pad.clear)
         self.undo_button.clicked.connect(self.pad.undo)
         self.pad.drawing_changed.connect(self._on_drawing_changed)
+        self.prediction.why_changed.connect(self._classify)
+        self.activations.hovered.connect(self._on_unit_hovered)
+        self.activations.clicked.connect(self.exciting_images_requested)
+        self.activations.installEventFilter(self)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.undo_button)
@@ -39,6 +59,8 @@ class DrawingPanel(QWidget):
         layout.addWidget(self.pad, 3)
         layout.addLayout(buttons)
         layout.addWidget(self.prediction, 2)
+        layout.addWidget(self.activations)
+        layout.addWidget(self.unit_label)
         layout.addWidget(self.model_label)
 
     def set_model(self, model: MLP | None, class_names: tuple[str, ...], description: str) -> None:
@@ -62,13 +84,41 @@ class DrawingPanel(QWidget):
         self._classify()
 
     def _classify(self) -> None:
-        if self._example is not None and self.model is not None:
-            self.prediction.show_prediction(self._example, self.model.predict_proba(self._example[None])[0])
-            return
-        image = self._drawing_image
+        image = self._example if self._example is not None and self.model is not None else self._drawing_image
+        self._image = image
         if image is None:
             self.prediction.show_nothing()
+            self.activations.clear()
         elif self.model is None:
             self.prediction.show_nothing("no model: train one or load one (Ctrl+O)")
+            self.activations.clear()
         else:
-            self.prediction.show_prediction(image, self.model.predict_proba(image[None])[0])
+            why = self.prediction.why_class
+            explanation = explain(self.model, image, None if why in (WHY_OFF, WHY_ANSWER) else why)
+            overlay = None if why == WHY_OFF else saliency_overlay(image, explanation.saliency)
+            self.prediction.show_prediction(image, explanation.activations[-1], overlay)
+            self.activations.set_activations(explanation.activations)
+
+    def _on_unit_hovered(self, layer: int, unit: int) -> None:
+        if self.model is None or not self.activations.activations:
+            return
+        value = float(self.activations.activations[layer][unit])
+        if layer == len(self.model.weights) - 1:
+            name = self.prediction.class_names[unit] if unit < len(self.prediction.class_names) else unit
+            self.unit_label.setText(f"output {name}: probability {value:.1%}")
+            return
+        text = f"layer {layer + 1}, unit {unit}: activation {value:.3g}"
+        if layer == 0:
+            self.prediction.show_image(diverging_rgb(self.model.weights[0][:, unit].reshape(28, 28)))
+            text += " · its weights on the preview: red where ink excites it, blue where ink inhibits it"
+        else:
+            inputs = ", ".join(f"h{layer}[{index}] {weight:+.2f}" for index, weight in
+                               strongest_inputs(self.model, layer, unit, count=3))
+            text += f" · strongest inputs: {inputs}"
+        self.unit_label.setText(text + " · click: the test images that excite it most")
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.activations and event.type() == QEvent.Type.Leave:
+            self.unit_label.clear()
+            self._classify()  # the preview back from a unit's weights
+        return super().eventFilter(watched, event)

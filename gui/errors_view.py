@@ -168,6 +168,15 @@ class ErrorsView(QWidget):
         self.gallery.show_images(self.images, evaluation.labels, evaluation.probabilities,
                                  evaluation.mistakes(), "All mistakes", evaluation.class_names)
 
+    def show_selection(self, indices: np.ndarray, title: str) -> bool:
+        """Test images `indices` (into the evaluated images) in the gallery; False before an evaluation."""
+        if self.evaluation is None:
+            return False
+        evaluation = self.evaluation
+        self.gallery.show_images(self.images, evaluation.labels, evaluation.probabilities, np.asarray(indices),
+                                 title, evaluation.class_names)
+        return True
+
     @Slot(int, int)
     def show_cell(self, true_class: int, predicted_class: int) -> None:
         if self.evaluation is None:

@@ -31,6 +31,7 @@ from core.dataset import Dataset, default_data_dir, has_dataset_files, load_data
 from core.errors import ConfigError, EngineError
 from core.evaluation import Evaluation, evaluate
 from core.events import EpochEnd, RunEnd
+from core.explain import top_exciting
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
 from core.run_history import RunRecord, RunStore, export_curves_csv
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         session.idle.connect(self._on_session_idle)
         self.errors.evaluate_requested.connect(self.evaluate_current_model)
         self.errors.image_chosen.connect(self._on_test_image_chosen)
+        self.drawing.exciting_images_requested.connect(self._show_exciting_images)
         self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
@@ -572,6 +574,18 @@ class MainWindow(QMainWindow):
         dataset = self.dataset
         true_name = dataset.class_names[int(dataset.test_labels[index])] if dataset is not None else "?"
         self.drawing.show_example(image, f"test image #{index}, truly {true_name}")
+
+    @Slot(int, int)
+    def _show_exciting_images(self, layer: int, unit: int) -> None:
+        """The Errors gallery shows the test images that excite a unit of the pad's model most."""
+        model, images = self.drawing.model, self.errors.images
+        if model is None or images is None:
+            self.statusBar().showMessage("Evaluate the model on the test set first (Errors tab, F5)", 5000)
+            return
+        top = top_exciting(model, images.astype(np.float32) / 255, layer, unit)
+        name = "output" if layer == len(model.weights) - 1 else f"layer {layer + 1}"
+        self.errors.show_selection(top, f"The test images that excite {name}, unit {unit}, most")
+        self.tabs.setCurrentWidget(self.errors)
 
     def _on_training_image_chosen(self, image: np.ndarray, label: int) -> None:
         names = self.dataset.class_names if self.dataset is not None else tuple(str(k) for k in range(10))

@@ -7,7 +7,16 @@ import pytest
 
 from assets import pretrained_model_path
 from core.dataset import load_dataset
-from core.explain import explain, integrated_gradients, layer_activations, log_probability_gradient
+from core.explain import (
+    diverging_rgb,
+    explain,
+    integrated_gradients,
+    layer_activations,
+    log_probability_gradient,
+    saliency_overlay,
+    strongest_inputs,
+    top_exciting,
+)
 from core.model_file import load_checkpoint
 from core.network import MLP, softmax
 
@@ -89,3 +98,28 @@ def test_deleting_the_most_salient_ink_lowers_the_answer_far_more_than_deleting_
             drops.append(before - model.predict_proba(damaged[None])[0, target])
     salient, random = float(np.mean(salient_drops)), float(np.mean(random_drops))
     assert salient >= 2 * random and salient > 0.05, (salient, random)
+
+
+def test_strongest_inputs_and_top_exciting_images(small_model):
+    inputs = strongest_inputs(small_model, 1, 3, count=4)
+    weights = small_model.weights[1][:, 3]
+    assert [index for index, _ in inputs] == list(np.argsort(np.abs(weights))[::-1][:4])
+    assert all(weight == pytest.approx(weights[index]) for index, weight in inputs)
+    images = np.random.default_rng(4).uniform(0, 1, (50, 20)).astype(np.float32)
+    top = top_exciting(small_model, images, 0, 5, count=6)
+    activation = layer_activations(small_model, images)[0][:, 5]
+    assert list(top) == list(np.argsort(activation)[::-1][:6])
+
+
+def test_saliency_colours_red_for_towards_blue_for_away():
+    colours = diverging_rgb(np.array([2.0, -2.0, 0.0, 1.0]))
+    assert colours[0, 0] > colours[0, 2] and colours[1, 2] > colours[1, 0]
+    assert colours[2].tolist() == [0, 0, 0] and colours[3, 0] < colours[0, 0]
+    image = np.zeros(784, np.float32)
+    image[400] = 1.0
+    saliency = np.zeros(784, np.float32)
+    saliency[400], saliency[10] = 1.0, -0.5
+    overlay = saliency_overlay(image, saliency)
+    assert overlay.shape == (28, 28, 3) and overlay.dtype == np.uint8
+    assert overlay[400 // 28, 400 % 28, 0] > 200 and overlay[0, 10, 2] > overlay[0, 10, 0]
+    assert overlay[5, 5].tolist() == [0, 0, 0]

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
 
+from core.explain import layer_activations
 from core.network import MLP
 from core.preprocess import to_mnist
 from gui.drawing_panel import DrawingPanel
@@ -150,3 +152,76 @@ def test_a_new_model_reclassifies_the_drawing_on_the_pad(qtbot):
     assert panel.prediction.top_label.text() in "abcdefghij"
     expected = model.predict_proba(to_mnist(panel.pad.image())[None])[0]
     np.testing.assert_allclose(panel.prediction.probabilities, expected, rtol=1e-6)
+
+
+def preview_colours(drawing: DrawingPanel) -> np.ndarray:
+    """The preview's pixels (H, W, 3) as the user sees them."""
+    image = drawing.prediction.preview.pixmap().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, :3 * width].reshape(height, width, 3).copy()  # a copy: the buffer dies with `image`
+
+
+def test_every_layer_lights_up_with_the_drawing_and_the_preview_shows_why(qtbot, drawing):
+    draw_stroke(qtbot, drawing.pad, SEVEN_TOP)
+    draw_stroke(qtbot, drawing.pad, SEVEN_LEG)
+    strips = drawing.activations.activations
+    assert [len(layer) for layer in strips] == [256, 128, 64, 10]
+    np.testing.assert_allclose(strips[-1], drawing.prediction.probabilities, rtol=1e-5)
+    assert all(layer.max() > 0 for layer in strips[:-1])
+
+    colours = preview_colours(drawing)  # "Why: the answer" by default: red and blue pixels
+    red = (colours[..., 0].astype(int) - colours[..., 2] > 80).sum()
+    blue = (colours[..., 2].astype(int) - colours[..., 0] > 80).sum()
+    assert red > 0 and blue > 0
+    prediction = drawing.prediction
+    prediction.why_box.setCurrentIndex(0)  # off: the plain gray image
+    gray = preview_colours(drawing)
+    assert (gray[..., 0] == gray[..., 2]).all()
+    why_not_three = prediction.why_box.findText("Why (not) 3?")
+    prediction.why_box.setCurrentIndex(why_not_three)
+    assert not np.array_equal(preview_colours(drawing), colours), "another class, another map"
+    assert prediction.predicted_index == 7, "asking why not 3 does not change the answer"
+
+
+def unit_point(strips, layer: int, unit: int) -> QPoint:
+    rect = strips.strip_rect(layer)
+    units = len(strips.activations[layer])
+    return QPoint(int(rect.left() + (unit + 0.5) * rect.width() / units), int(rect.center().y()))
+
+
+def hover(qtbot, strips, layer: int, unit: int) -> None:
+    """The mouse onto a unit's cell (from the strip's corner first: Qt sends no move before an enter)."""
+    qtbot.mouseMove(strips, QPoint(1, 1))
+    qtbot.mouseMove(strips, unit_point(strips, layer, unit))
+
+
+def test_hovering_a_unit_says_what_feeds_it_and_a_click_lists_its_test_images(qtbot, make_window):
+    window = make_window()
+    drawing = window.drawing
+    draw_stroke(qtbot, drawing.pad, ONE)
+    strips = drawing.activations
+    before = preview_colours(drawing)
+    hover(qtbot, strips, 0, 0)
+    qtbot.waitUntil(lambda: "layer 1, unit 0:" in drawing.unit_label.text(), timeout=2000)
+    assert not np.array_equal(preview_colours(drawing), before), "the unit's weights take the preview's place"
+    hover(qtbot, strips, 2, 63)
+    qtbot.waitUntil(lambda: "layer 3, unit 63:" in drawing.unit_label.text(), timeout=2000)
+    assert "strongest inputs: h2[" in drawing.unit_label.text()
+    hover(qtbot, strips, 3, 1)
+    qtbot.waitUntil(lambda: drawing.unit_label.text().startswith("output 1: probability"), timeout=2000)
+
+    qtbot.mouseClick(strips, LEFT, pos=unit_point(strips, 0, 5))
+    assert "Evaluate" in window.statusBar().currentMessage(), "no test images scored yet"
+    window.tabs.setCurrentWidget(window.errors)
+    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    window.tabs.setCurrentIndex(0)
+    qtbot.mouseClick(strips, LEFT, pos=unit_point(strips, 0, 5))
+    assert window.tabs.currentWidget() is window.errors
+    assert "unit 5" in window.errors.gallery.title.text()
+    qtbot.waitUntil(lambda: not window.errors.gallery.is_filling(), timeout=5000)
+    shown = window.errors.gallery.displayed_indices()
+    assert len(shown) == 24
+    images = window.errors.images.astype(np.float32) / 255
+    activation = layer_activations(drawing.model, images)[0][:, 5]
+    assert activation[shown].min() >= np.sort(activation)[-24] - 1e-6
