@@ -29,7 +29,7 @@ class DrawPad(QWidget):
         self.strokes: list[list[QPointF]] = []
         self._drawing = False
         self._last_emit = 0.0
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(150, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

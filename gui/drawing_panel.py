@@ -31,13 +31,11 @@ class DrawingPanel(QWidget):
         self.pad = DrawPad()
         self.prediction = PredictionView()
         self.activations = ActivationsView()
-        self.unit_label = QLabel()
-        self.unit_label.setObjectName("readout")
-        self.unit_label.setWordWrap(True)
         self._image: np.ndarray | None = None  # the (28, 28) image classified last
         self.model_label = QLabel("no model")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
+        self.model_description = "no model"
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
         self.undo_button = QPushButton("Undo")
@@ -60,13 +58,13 @@ class DrawingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.prediction, 2)
         layout.addWidget(self.activations)
-        layout.addWidget(self.unit_label)
         layout.addWidget(self.model_label)
 
     def set_model(self, model: MLP | None, class_names: tuple[str, ...], description: str) -> None:
         """Classify with `model` from now on (a private copy the caller will not mutate)."""
         self.model = model
         self.prediction.set_class_names(class_names)
+        self.model_description = description
         self.model_label.setText(description)
         self._classify()
 
@@ -105,7 +103,7 @@ class DrawingPanel(QWidget):
         value = float(self.activations.activations[layer][unit])
         if layer == len(self.model.weights) - 1:
             name = self.prediction.class_names[unit] if unit < len(self.prediction.class_names) else unit
-            self.unit_label.setText(f"output {name}: probability {value:.1%}")
+            self.model_label.setText(f"output {name}: probability {value:.1%}")
             return
         text = f"layer {layer + 1}, unit {unit}: activation {value:.3g}"
         if layer == 0:
@@ -115,10 +113,10 @@ class DrawingPanel(QWidget):
             inputs = ", ".join(f"h{layer}[{index}] {weight:+.2f}" for index, weight in
                                strongest_inputs(self.model, layer, unit, count=3))
             text += f" · strongest inputs: {inputs}"
-        self.unit_label.setText(text + " · click: the test images that excite it most")
+        self.model_label.setText(text + " · click: the test images that excite it most")
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.activations and event.type() == QEvent.Type.Leave:
-            self.unit_label.clear()
+            self.model_label.setText(self.model_description)
             self._classify()  # the preview back from a unit's weights
         return super().eventFilter(watched, event)

@@ -16,10 +16,12 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -107,13 +109,20 @@ class MainWindow(QMainWindow):
 
     # -- construction ---------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 8, 4, 8)
+        controls = QWidget()
+        left_layout = QVBoxLayout(controls)
+        left_layout.setContentsMargins(8, 6, 4, 6)
         left_layout.addWidget(self.training_panel)
         left_layout.addWidget(QLabel("<b>Runs on the charts</b>"))
         left_layout.addWidget(self.runs_list, 1)
-        left.setMinimumWidth(270)
+        self.runs_list.list.setMinimumHeight(54)  # three runs in view
+        left = QScrollArea()  # scrolls only on a screen too short for every control
+        left.setWidget(controls)
+        left.setWidgetResizable(True)
+        left.setFrameShape(QFrame.Shape.NoFrame)
+        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # as wide as the controls and a scroll bar: a narrower column clipped their right edge
+        left.setMinimumWidth(controls.minimumSizeHint().width() + left.verticalScrollBar().sizeHint().width())
         left.setMaximumWidth(380)
         curves_tab = QWidget()
         curves_layout = QVBoxLayout(curves_tab)

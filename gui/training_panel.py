@@ -102,18 +102,20 @@ class TrainingPanel(QWidget):
         self.browse_button = QPushButton("…")
         self.browse_button.setToolTip("Choose the dataset folder")
         self.browse_button.setFixedWidth(32)
-        self.download_button = QPushButton("Download MNIST")
-        self.download_button.setToolTip("Fetch MNIST from the public mirrors into the application's data folder")
+        self.download_button = QPushButton("Download")
+        self.download_button.setToolTip("Download MNIST: fetch it from the public mirrors into the application's "
+                                        "data folder")
         self.dataset_status = QLabel()
         self.dataset_status.setObjectName("datasetStatus")
         self.dataset_status.setWordWrap(True)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.data_dir_field)
         folder_row.addWidget(self.browse_button)
+        folder_row.addWidget(self.download_button)
         data_box = QGroupBox("Dataset")
         data_layout = QVBoxLayout(data_box)
+        data_layout.setSpacing(4)
         data_layout.addLayout(folder_row)
-        data_layout.addWidget(self.download_button)
         data_layout.addWidget(self.dataset_status)
 
         # settings
@@ -150,6 +152,7 @@ class TrainingPanel(QWidget):
                                      f"1-{MAX_HIDDEN_UNITS} units each)")
 
         self.form = QFormLayout()
+        self.form.setVerticalSpacing(3)  # eleven rows: the window fits a 1024x640 screen
         self.form.addRow("Optimizer", self.optimizer_box)
         self.form.addRow("Learning rate", self.lr_field)
         self.form.addRow("Epochs", self.epochs_box)
@@ -193,6 +196,7 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         layout.addWidget(data_box)
         layout.addWidget(settings_box)
         layout.addLayout(buttons)

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from core.explain import layer_activations
 from core.network import MLP
@@ -170,7 +171,7 @@ def test_every_layer_lights_up_with_the_drawing_and_the_preview_shows_why(qtbot,
     np.testing.assert_allclose(strips[-1], drawing.prediction.probabilities, rtol=1e-5)
     assert all(layer.max() > 0 for layer in strips[:-1])
 
-    colours = preview_colours(drawing)  # "Why: the answer" by default: red and blue pixels
+    colours = preview_colours(drawing)  # "Why this?" (the answer) by default: red and blue pixels
     red = (colours[..., 0].astype(int) - colours[..., 2] > 80).sum()
     blue = (colours[..., 2].astype(int) - colours[..., 0] > 80).sum()
     assert red > 0 and blue > 0
@@ -203,13 +204,16 @@ def test_hovering_a_unit_says_what_feeds_it_and_a_click_lists_its_test_images(qt
     strips = drawing.activations
     before = preview_colours(drawing)
     hover(qtbot, strips, 0, 0)
-    qtbot.waitUntil(lambda: "layer 1, unit 0:" in drawing.unit_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "layer 1, unit 0:" in drawing.model_label.text(), timeout=2000)
     assert not np.array_equal(preview_colours(drawing), before), "the unit's weights take the preview's place"
     hover(qtbot, strips, 2, 63)
-    qtbot.waitUntil(lambda: "layer 3, unit 63:" in drawing.unit_label.text(), timeout=2000)
-    assert "strongest inputs: h2[" in drawing.unit_label.text()
+    qtbot.waitUntil(lambda: "layer 3, unit 63:" in drawing.model_label.text(), timeout=2000)
+    assert "strongest inputs: h2[" in drawing.model_label.text()
     hover(qtbot, strips, 3, 1)
-    qtbot.waitUntil(lambda: drawing.unit_label.text().startswith("output 1: probability"), timeout=2000)
+    qtbot.waitUntil(lambda: drawing.model_label.text().startswith("output 1: probability"), timeout=2000)
+    QApplication.sendEvent(strips, QEvent(QEvent.Type.Leave))
+    assert drawing.model_label.text().startswith("Model: bundled pretrained model")
+    np.testing.assert_array_equal(preview_colours(drawing), before)
 
     qtbot.mouseClick(strips, LEFT, pos=unit_point(strips, 0, 5))
     assert "Evaluate" in window.statusBar().currentMessage(), "no test images scored yet"
