@@ -47,6 +47,7 @@ from gui.drawing_panel import DrawingPanel
 from gui.errors_view import ErrorsView
 from gui.filters_view import FiltersView
 from gui.history_view import HistoryView
+from gui.map_view import MapView
 from gui.race_table import RaceTable
 from gui.runs_list import RunsList
 from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.race_table.hide()
         self.errors = ErrorsView()
         self.filters = FiltersView()
+        self.hidden_map = MapView()
         self.dataset_view = DatasetView()
         self.history = HistoryView(self.store)
         self.drawing = DrawingPanel()
@@ -132,6 +134,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(curves_tab, "Curves")
         self.tabs.addTab(self.errors, "Errors")
         self.tabs.addTab(self.filters, "Filters")
+        self.tabs.addTab(self.hidden_map, "Map")
         self.tabs.addTab(self.dataset_view, "Dataset")
         self.tabs.addTab(self.history, "History")
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.errors.evaluate_requested.connect(self.evaluate_current_model)
         self.errors.image_chosen.connect(self._on_test_image_chosen)
         self.drawing.exciting_images_requested.connect(self._show_exciting_images)
+        self.hidden_map.image_chosen.connect(self._on_test_image_chosen)
         self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
@@ -213,7 +217,7 @@ class MainWindow(QMainWindow):
     def _show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", (
             "Ctrl+Return  start training\nCtrl+R  compare optimizers\nCtrl+P  pause / resume\nCtrl+.  stop\n"
-            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…5  switch tabs\nF5  evaluate (Errors tab)\n"
+            "Ctrl+S  save model\nCtrl+O  load model\nCtrl+Q  quit\nCtrl+1…6  switch tabs\nF5  evaluate (Errors tab)\n"
             "PageUp / PageDown  browse the Dataset tab\n\n"
             "On the drawing pad: Ctrl+Z undo, Esc or Delete clear, right-click undo"))
 
@@ -301,6 +305,7 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, dataset: Dataset) -> None:
         self.session.dataset = dataset
         self.dataset_view.set_dataset(dataset)
+        self.hidden_map.set_samples(dataset.test_images, dataset.test_labels, dataset.class_names)
         self._on_data_dir_edited()
 
     def download_mnist(self) -> None:
@@ -473,6 +478,7 @@ class MainWindow(QMainWindow):
         """Every view that shows the current model follows it here."""
         self.drawing.set_model(model, class_names, description)
         self.filters.set_weights(model.weights[0])  # the model is a private copy: nothing mutates it
+        self.hidden_map.set_model(model)
         self._analysis_model = (model, description)
         self._evaluation_pending = True  # scored when the Errors tab is next shown (not while training)
         if self.tabs.currentWidget() is self.errors and not self.is_training():
@@ -549,7 +555,8 @@ class MainWindow(QMainWindow):
         current = self.tabs.currentWidget()
         if current is self.errors and self._evaluation_pending and not self.is_training():
             self.evaluate_current_model()
-        elif current is self.dataset_view and self.dataset is None and has_dataset_files(self.data_folder()):
+        elif (current in (self.dataset_view, self.hidden_map) and self.dataset is None
+              and has_dataset_files(self.data_folder())):
             self.with_dataset(lambda: None)  # the view fills in when the dataset arrives
 
     def evaluate_current_model(self) -> None:
@@ -666,6 +673,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the training and download threads and wait for them, so none outlives the window."""
         self.session.shutdown()
+        self.hidden_map.cancel()
         if self.download is not None:
             self.download.shutdown()
         wait_for_background_work()
