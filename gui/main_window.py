@@ -557,6 +557,7 @@ class MainWindow(QMainWindow):
             self.evaluate_current_model()
         elif (current in (self.dataset_view, self.hidden_map) and self.dataset is None
               and has_dataset_files(self.data_folder())):
+            self.hidden_map.show_waiting("Loading the test images…")
             self.with_dataset(lambda: None)  # the view fills in when the dataset arrives
 
     def evaluate_current_model(self) -> None:

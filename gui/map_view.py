@@ -92,6 +92,7 @@ class MapView(QWidget):
         for widget in (self.pca_button, self.tsne_button, self.cancel_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.progress, 1)
+        buttons.addStretch()
         header = QHBoxLayout()
         text = QVBoxLayout()
         text.addWidget(self.caption)
@@ -151,6 +152,10 @@ class MapView(QWidget):
         super().showEvent(event)
         if self._pending:
             self._schedule()
+
+    def show_waiting(self, text: str) -> None:
+        """Say what the map waits for (the dataset loading) instead of what it lacks."""
+        self.caption.setText(text)
 
     def _ready(self) -> bool:
         if self.images is None:
