@@ -102,7 +102,9 @@ class DatasetView(QWidget):
         self.next_button.clicked.connect(self.next_page)
         self.page_label = QLabel()
         self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.page_label.setMinimumWidth(110)
+        self.page_label.setMinimumWidth(90)
+        for button in (self.previous_button, self.next_button):
+            button.setMinimumWidth(64)  # below the style's 80 px: the window fits a 1024-px screen
         self.mosaic_plot, self.mosaic_item = image_plot()
         plot_item = self.mosaic_plot.getPlotItem()
         plot_item.setMouseEnabled(x=False, y=False)  # a click picks an image; nothing to pan

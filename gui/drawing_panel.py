@@ -17,6 +17,7 @@ from core.network import MLP
 from core.preprocess import to_mnist
 from gui.activations_view import ActivationsView
 from gui.draw_pad import DrawPad
+from gui.handwriting import TeachBar
 from gui.prediction_view import WHY_ANSWER, WHY_OFF, PredictionView
 
 
@@ -31,6 +32,7 @@ class DrawingPanel(QWidget):
         self.pad = DrawPad()
         self.prediction = PredictionView()
         self.activations = ActivationsView()
+        self.teach = TeachBar()
         self._image: np.ndarray | None = None  # the (28, 28) image classified last
         self.model_label = QLabel("no model")
         self.model_label.setObjectName("modelLabel")
@@ -49,6 +51,8 @@ class DrawingPanel(QWidget):
         self.activations.installEventFilter(self)
 
         buttons = QHBoxLayout()
+        for button in (self.undo_button, self.clear_button):
+            button.setMinimumWidth(56)  # below the style's 80 px: the window fits a 1024-px screen
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
@@ -56,6 +60,7 @@ class DrawingPanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.pad, 3)
         layout.addLayout(buttons)
+        layout.addWidget(self.teach)
         layout.addWidget(self.prediction, 2)
         layout.addWidget(self.activations)
         layout.addWidget(self.model_label)
@@ -64,6 +69,7 @@ class DrawingPanel(QWidget):
         """Classify with `model` from now on (a private copy the caller will not mutate)."""
         self.model = model
         self.prediction.set_class_names(class_names)
+        self.teach.set_class_names(class_names)
         self.model_description = description
         self.model_label.setText(description)
         self._classify()
@@ -96,6 +102,11 @@ class DrawingPanel(QWidget):
             overlay = None if why == WHY_OFF else saliency_overlay(image, explanation.saliency)
             self.prediction.show_prediction(image, explanation.activations[-1], overlay)
             self.activations.set_activations(explanation.activations)
+
+    @property
+    def seen_image(self) -> np.ndarray | None:
+        """The (28, 28) image in [0, 1] the model was shown last (the drawing, or an example), or None."""
+        return self._image
 
     def _on_unit_hovered(self, layer: int, unit: int) -> None:
         if self.model is None or not self.activations.activations:

@@ -46,6 +46,7 @@ from gui.download_worker import DownloadWorker, MnistDownload
 from gui.drawing_panel import DrawingPanel
 from gui.errors_view import ErrorsView
 from gui.filters_view import FiltersView
+from gui.handwriting import FineTuneReport, HandwritingTeacher
 from gui.history_view import HistoryView
 from gui.map_view import MapView
 from gui.race_table import RaceTable
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.errors = ErrorsView()
         self.filters = FiltersView()
         self.hidden_map = MapView()
+        self.teacher = HandwritingTeacher(parent=self)
         self.dataset_view = DatasetView()
         self.history = HistoryView(self.store)
         self.drawing = DrawingPanel()
@@ -103,6 +105,9 @@ class MainWindow(QMainWindow):
         self.speed_label = QLabel()
         self.statusBar().addPermanentWidget(self.speed_label)
         self._wire()
+        self.drawing.teach.set_count(len(self.teacher))
+        if self.teacher.error:
+            self.statusBar().showMessage(self.teacher.error, 15000)
         self._on_data_dir_edited()
         self.history.refresh()
         if initial_model is not None:
@@ -156,6 +161,12 @@ class MainWindow(QMainWindow):
         for action in (self.load_action, self.save_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        handwriting = file_menu.addMenu("My &handwriting")
+        self.export_personal_action = QAction("&Export as IDX files…", self, triggered=self._export_personal_set)
+        self.clear_personal_action = QAction("&Clear…", self, triggered=self._clear_personal_set)
+        handwriting.addAction(self.export_personal_action)
+        handwriting.addAction(self.clear_personal_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
@@ -190,6 +201,11 @@ class MainWindow(QMainWindow):
         self.errors.image_chosen.connect(self._on_test_image_chosen)
         self.drawing.exciting_images_requested.connect(self._show_exciting_images)
         self.hidden_map.image_chosen.connect(self._on_test_image_chosen)
+        self.drawing.teach.keep_button.clicked.connect(self._keep_drawing)
+        self.drawing.teach.tune_button.clicked.connect(self._fine_tune)
+        self.teacher.changed.connect(self._on_personal_set_changed)
+        self.teacher.tuned.connect(self._on_fine_tuned)
+        self.teacher.failed.connect(self._on_fine_tune_failed)
         self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
@@ -603,6 +619,73 @@ class MainWindow(QMainWindow):
         name = "output" if layer == len(model.weights) - 1 else f"layer {layer + 1}"
         self.errors.show_selection(top, f"The test images that excite {name}, unit {unit}, most")
         self.tabs.setCurrentWidget(self.errors)
+
+    # -- your handwriting -----------------------------------------------------------------------------
+    @Slot()
+    def _keep_drawing(self) -> None:
+        image = self.drawing.seen_image
+        if image is None:
+            self.statusBar().showMessage("Draw a digit first, then say which it is.", 5000)
+            return
+        try:
+            self.teacher.keep(image, self.drawing.teach.digit_box.currentIndex())
+        except EngineError as error:
+            self.show_error("Cannot keep the drawing", str(error))
+
+    @Slot()
+    def _fine_tune(self) -> None:
+        if self.is_training():
+            self.statusBar().showMessage("Fine-tuning waits for the run in progress to end.", 5000)
+            return
+        if self.current is None:
+            self.statusBar().showMessage("No model to fine-tune: train one or load one.", 5000)
+            return
+        checkpoint = self.current
+
+        def start() -> None:
+            self.teacher.start(checkpoint, self.dataset)
+            self.drawing.teach.set_count(len(self.teacher), busy=True)
+            self.statusBar().showMessage("Fine-tuning on MNIST with your drawings mixed in…")
+
+        self.with_dataset(start)
+
+    @Slot()
+    def _export_personal_set(self) -> None:
+        if not len(self.teacher):
+            self.statusBar().showMessage("Your personal set is empty: keep a drawing first.", 5000)
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export your handwriting to a folder")
+        if folder:
+            try:
+                self.teacher.personal.export(folder)
+            except OSError as error:
+                self.show_error("Cannot export", f"{folder}: {error.strerror or error}")
+                return
+            self.statusBar().showMessage(f"{counted(len(self.teacher), 'drawing')} written to {folder}", 5000)
+
+    @Slot()
+    def _clear_personal_set(self) -> None:
+        answer = QMessageBox.question(self, "Clear your handwriting",
+                                      f"Delete the {counted(len(self.teacher), 'drawing')} of your personal set?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.teacher.clear()
+
+    @Slot(int)
+    def _on_personal_set_changed(self, count: int) -> None:
+        self.drawing.teach.set_count(count)
+        self.statusBar().showMessage(f"{counted(count, 'drawing')} in your personal set.", 5000)
+
+    @Slot(object)
+    def _on_fine_tuned(self, report: FineTuneReport) -> None:
+        self.drawing.teach.set_count(len(self.teacher))
+        self._set_current(report.checkpoint, "fine-tuned on your handwriting")
+        self.statusBar().showMessage(report.summary(), 30000)
+
+    @Slot(str)
+    def _on_fine_tune_failed(self, message: str) -> None:
+        self.drawing.teach.set_count(len(self.teacher))
+        self.statusBar().clearMessage()
+        self.show_error("Fine-tuning failed", message)
 
     def _on_training_image_chosen(self, image: np.ndarray, label: int) -> None:
         names = self.dataset.class_names if self.dataset is not None else tuple(str(k) for k in range(10))

@@ -74,7 +74,7 @@ class PredictionView(QWidget):
         self.chart.hideButtons()
         self.chart.setYRange(0, 1.08, padding=0)  # room above the bars for the 100% label
         self.chart.setXRange(-0.6, 9.6, padding=0)
-        self.chart.setMinimumHeight(84)
+        self.chart.setMinimumHeight(100)
         self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.chart.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_COLOR)

@@ -185,6 +185,7 @@ class TrainingPanel(QWidget):
         self.race_button.setShortcut("Ctrl+R")
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
+            button.setMinimumWidth(64)  # below the style's 80 px: the window fits a 1024-px screen
             buttons.addWidget(button)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)

@@ -1,0 +1,33 @@
+"""Teach it your handwriting, through the window: keep a misread drawing, fine-tune, see the figures."""
+
+from __future__ import annotations
+
+from core.personal_set import PersonalSet
+from gui.handwriting import FineTuneReport
+from tests.gui.window_driver import LEFT, ONE, draw_stroke
+
+
+def test_a_kept_drawing_joins_the_personal_set_and_fine_tuning_makes_a_new_current_model(qtbot, window):
+    drawing = window.drawing
+    teach = drawing.teach
+    assert teach.tune_button.text() == "Fine-tune (0)" and not teach.tune_button.isEnabled()
+    qtbot.mouseClick(teach.keep_button, LEFT)
+    assert "Draw a digit first" in window.statusBar().currentMessage()
+
+    draw_stroke(qtbot, drawing.pad, ONE)
+    teach.digit_box.setCurrentIndex(7)  # "it is a 7", whatever the model read
+    qtbot.mouseClick(teach.keep_button, LEFT)
+    kept = PersonalSet()
+    assert kept.labels.tolist() == [7]
+    assert abs(kept.images[0] / 255 - drawing.seen_image).max() <= 1 / 255
+    assert teach.tune_button.text() == "Fine-tune (1)" and teach.tune_button.isEnabled()
+
+    before = window.current
+    with qtbot.waitSignal(window.teacher.tuned, timeout=120_000) as tuned:
+        qtbot.mouseClick(teach.tune_button, LEFT)
+    report: FineTuneReport = tuned.args[0]
+    assert report.drawings == 1 and 0.0 <= report.test_after <= 1.0
+    assert window.current is report.checkpoint and window.current is not before
+    assert "fine-tuned on your handwriting" in drawing.model_label.text()
+    assert "Your drawings: " in window.statusBar().currentMessage()
+    assert teach.tune_button.text() == "Fine-tune (1)"
