@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from PySide6.QtCore import QPointF
 
+import gui.map_view
 from core.hidden_map import last_hidden, pca_2d
 from tests.gui.test_analysis_tabs import switch_to
 from tests.gui.window_driver import LEFT, set_up_run, start, wait_until_idle
@@ -34,28 +37,35 @@ def test_the_map_places_the_test_images_by_the_last_hidden_layer(qtbot, window):
 
 def test_the_map_follows_a_live_run(qtbot, window):
     view = mapped(qtbot, window)
-    drawn = []
+    drawn = []  # (coordinates, whether a run was training then)
     original = view._show
-    view._show = lambda coordinates: (drawn.append(coordinates.copy()), original(coordinates))
-    set_up_run(qtbot, window, epochs=60)
+    view._show = lambda coordinates: (drawn.append((coordinates.copy(), window.is_training())), original(coordinates))
+    set_up_run(qtbot, window, epochs=1000, batch_size=8, hidden="256,128,64")  # far longer than the test waits
     start(qtbot, window)
     switch_to(qtbot, window, view)  # Start shows the curves; the user comes back to watch the map
-    qtbot.waitUntil(lambda: len(drawn) >= 3 or not window.is_training(), timeout=60_000)
-    assert len(drawn) >= 2, "redrawn while the run trained"
-    assert not np.allclose(drawn[0], drawn[-1]), "the map moved as the model trained"
+    qtbot.waitUntil(lambda: sum(training for _, training in drawn) >= 2, timeout=60_000)
+    live = [coordinates for coordinates, training in drawn if training]
+    assert not np.allclose(live[0], live[-1]), "the map moved as the model trained"
+    qtbot.mouseClick(window.training_panel.stop_button, LEFT)
     wait_until_idle(qtbot, window)
     final, _ = pca_2d(last_hidden(window.drawing.model, view.images))
     qtbot.waitUntil(lambda: np.allclose(np.abs(view.coordinates), np.abs(final), atol=1e-4), timeout=10_000)
 
 
-def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, window):
+def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, window, monkeypatch):
     view = mapped(qtbot, window)
     pca = view.coordinates.copy()
+    held = threading.Event()  # the t-SNE starts only once Cancel is pressed: no race with the machine's speed
+    real_tsne = gui.map_view.tsne_2d
+    monkeypatch.setattr(gui.map_view, "tsne_2d", lambda features, progress: (
+        held.wait(30), real_tsne(features, progress=progress))[1])
     qtbot.mouseClick(view.tsne_button, LEFT)
     assert view.cancel_button.isVisible() and not view.tsne_button.isEnabled()
     qtbot.mouseClick(view.cancel_button, LEFT)
+    held.set()
     qtbot.waitUntil(lambda: view.tsne_button.isEnabled(), timeout=60_000)
     assert view.method == "PCA" and np.array_equal(view.coordinates, pca)
+    monkeypatch.setattr(gui.map_view, "tsne_2d", real_tsne)
 
     qtbot.mouseClick(view.tsne_button, LEFT)
     qtbot.waitUntil(lambda: view.method == "t-SNE", timeout=120_000)
