@@ -49,9 +49,12 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.getPlotItem().setMenuEnabled(False)
         self.setLabel("left", "true class")
         self.setLabel("bottom", "predicted class")
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)  # an empty matrix read "true class (x0.001)"
         self.confusion: np.ndarray | None = None
         self._labels: list[pg.TextItem] = []
         self._ensure_labels(10)  # made now, not when the first evaluation arrives and the user waits for it
+        self._set_classes(tuple(str(digit) for digit in range(10)))  # the frame of an empty matrix: 0-9, not ±400
         self.scene().sigMouseClicked.connect(self._on_clicked)
         self.setToolTip("Click a cell to see its images")
 
@@ -68,10 +71,13 @@ class ConfusionMatrixView(pg.PlotWidget):
                 label.setVisible(count > 0 or row == col)
                 label.setText(str(count))
                 label.setColor("#c8e6c9" if row == col else "#111111" if luminance[row, col] > 150 else "#f0f0f0")
+        self._set_classes(class_names)
+
+    def _set_classes(self, class_names: tuple[str, ...]) -> None:
         short = [(k + 0.5, name if len(name) <= 5 else name[:4] + ".") for k, name in enumerate(class_names)]
         self.getAxis("bottom").setTicks([short])
         self.getAxis("left").setTicks([short])
-        self.setRange(xRange=(0, classes), yRange=(0, classes), padding=0.02)
+        self.setRange(xRange=(0, len(class_names)), yRange=(0, len(class_names)), padding=0.02)
 
     def _ensure_labels(self, classes: int) -> None:
         """One count label per cell, made once: re-creating 100 text items costs ~50 ms each time."""

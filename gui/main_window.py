@@ -271,14 +271,20 @@ class MainWindow(QMainWindow):
         return (f"{folder} does not hold the four IDX files ({absent}).\n\n"
                 "Use Download MNIST, or choose a folder that holds them.")
 
-    def with_dataset(self, then) -> bool:
-        """Call `then()` once the dataset of the chosen folder is loaded (in the background if needed)."""
+    def with_dataset(self, then, missing=None) -> bool:
+        """Call `then()` once the dataset of the chosen folder is loaded (in the background if needed).
+
+        Without the files: `missing(message)` when given (a view says so in place: visiting a tab
+        must not pop a dialog), else a dialog (the user asked for something that needs them)."""
         folder = self.data_folder()
         if self.dataset is not None and self.dataset.folder == folder:
             then()
             return True
         if not has_dataset_files(folder):
-            self.show_error("No dataset", self._missing_dataset_message(folder))
+            if missing is not None:
+                missing(self._missing_dataset_message(folder).replace("\n\n", " "))
+            else:
+                self.show_error("No dataset", self._missing_dataset_message(folder))
             return False
         self._after_dataset = then
         self.statusBar().showMessage(f"Loading the dataset in {folder}…")
@@ -595,8 +601,7 @@ class MainWindow(QMainWindow):
 
             self._keep(run_in_background(score, done=self._on_evaluated, failed=self._on_evaluation_failed))
 
-        if not self.with_dataset(start):
-            self.errors.clear("No dataset to evaluate on: choose its folder in the training panel.")
+        self.with_dataset(start, missing=lambda message: self.errors.clear(f"No dataset to evaluate on: {message}"))
 
     @Slot(object)
     def _on_evaluated(self, result: tuple[Evaluation, np.ndarray]) -> None:

@@ -262,3 +262,20 @@ def test_the_history_table_refilled_while_shown_still_fits_its_columns_to_their_
     window.history.show_record(RunRecord(**{**wide.__dict__, "dataset_name": "a dataset with a long name"}))
     assert table.rowCount() == 13
     qtbot.waitUntil(columns_fit)
+
+
+def test_the_errors_tab_without_a_dataset_says_so_in_place_with_a_frame_of_classes(qtbot, make_window, tmp_path):
+    """Issue 16: no modal warning at every visit, and no meaningless axes (-400...400, "x0.001")."""
+    window = make_window(data_dir=tmp_path)
+    for _ in range(2):
+        switch_to(qtbot, window, window.errors)
+        status = window.errors.status.text()
+        assert "No dataset to evaluate on" in status and str(tmp_path) in status
+        assert not [box for box in window.findChildren(QMessageBox) if box.isVisible()]
+        switch_to(qtbot, window, window.hidden_map)
+    matrix = window.errors.matrix
+    (x_low, x_high), (y_low, y_high) = matrix.getViewBox().viewRange()
+    for low, high in ((x_low, x_high), (y_low, y_high)):  # the ten classes in view (the aspect lock pads one axis)
+        assert low <= 0.01 and high >= 9.99 and high - low < 25
+    assert [text for _, text in matrix.getAxis("bottom")._tickLevels[0]] == [str(digit) for digit in range(10)]
+    assert "x0.001" not in matrix.getAxis("left").labelString()
