@@ -39,6 +39,9 @@ _KNOWN_TEST_LABELS = {
     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34": ("Fashion-MNIST", FASHION_NAMES),
 }
 IMAGE_SHAPE = (28, 28)
+# The most images one file may declare: 8x MNIST's training set, 392 MB of pixels. A header that
+# declares more is refused before anything is read, so memory stays bounded by a real dataset's size.
+MAX_IMAGES = 500_000
 
 
 @dataclass(frozen=True)
