@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import DatasetError
-from core.idx import idx_bytes, parse_idx, read_bytes, read_idx, write_idx
+from core.idx import idx_bytes, parse_idx, read_idx, write_idx
 from tests.fake_data import make_digit_like_images
 
 IMAGES, LABELS = make_digit_like_images(12, seed=3)
@@ -117,8 +117,8 @@ def test_a_bad_gzip_raises_a_dataset_error_naming_the_file(tmp_path, content):
 def test_a_missing_file_or_a_folder_is_a_dataset_error(tmp_path):
     with expect_dataset_error(tmp_path / "nothing-here", "no such file"):
         read_idx(tmp_path / "nothing-here")
-    with expect_dataset_error(tmp_path, "cannot be read"):
-        read_bytes(tmp_path)
+    with expect_dataset_error(tmp_path, "is a folder"):
+        read_idx(tmp_path)
 
 
 @pytest.mark.parametrize("dims", [
