@@ -30,6 +30,7 @@ MAX_MEMBERS = 64
 _END_OF_DIRECTORY = b"PK\x05\x06"
 _END_RECORD = struct.Struct("<4s4H2LH")  # signature, disk numbers, entries here/total, size, offset, comment
 _READ_CHUNK = 1 << 20
+_UNSUPPORTED_FLAGS = 0x20 | 0x40  # compressed patched data, strong encryption
 # Deflated members may shrink, but not like a bomb: no array this application writes inflates 100x.
 MAX_INFLATION = 100
 _INFLATION_FLOOR = 1 << 20  # below this many inflated bytes any ratio is harmless
@@ -40,7 +41,7 @@ _FORMATS_BY_MAGIC = {  # what a file that is not a zip most likely is, for the m
 }
 _HEADER_ENTRY = re.compile(
     r"""\s*['"](descr|fortran_order|shape)['"]\s*:\s*"""
-    r"""(['"][<>|=]?[fiuU]\d{0,9}['"]|True|False|\(\s*(?:\d{1,19}\s*,\s*)*(?:\d{1,19}\s*)?\))\s*(,|(?=}))""")
+    r"""(['"][<>|=]?[a-zA-Z]\d{0,9}['"]|True|False|\(\s*(?:\d{1,19}\s*,\s*)*(?:\d{1,19}\s*)?\))\s*(,|(?=}))""")
 
 
 class NpzArchive:
@@ -64,8 +65,9 @@ class NpzArchive:
             name = info.filename.removesuffix(".npy")
             if name in self.members or name == info.filename:
                 self.close()
+                problem = "appears twice" if name in self.members else "is not a .npy array"
                 raise ModelFileError(f"{self.path}: not a model file of this application "
-                                     f"(member {info.filename[:60]!r} is not one .npy array)")
+                                     f"(member {info.filename[:60]!r} {problem})")
             self.members[name] = info
 
     def __enter__(self) -> NpzArchive:
@@ -98,6 +100,8 @@ class NpzArchive:
                                   f"or deflate are read")
         if info.flag_bits & 0x1:
             raise self.fail(name, "encrypted")
+        if info.flag_bits & _UNSUPPORTED_FLAGS:
+            raise self.fail(name, f"zip flag bits 0x{info.flag_bits:04x} (patched data or strong encryption)")
         if info.file_size > largest + NPY_HEADER_LIMIT:
             raise self.fail(name, f"{info.file_size:,} bytes, more than its layout allows "
                                   f"({largest:,} bytes of data)")
@@ -148,6 +152,10 @@ class NpzArchive:
         descr, fortran_order, shape = _parse_npy_header(text)
         if descr is None:
             raise self.fail(name, f"its .npy header is malformed: {text.strip()[:80]!r}")
+        if descr.lstrip("<>|=")[0] == "O":
+            raise self.fail(name, "it holds pickled Python objects, which are never loaded")
+        if descr.lstrip("<>|=")[0] not in "fiuU":  # nor handed to np.dtype, which warns on some codes
+            raise self.fail(name, f"data type {descr!r} where {_kind_names(kinds)} is expected")
         try:
             dtype = np.dtype(descr)
         except TypeError:

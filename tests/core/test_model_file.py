@@ -9,6 +9,7 @@ from core.errors import ModelFileError
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
 from core.run_state import Checkpoint, History, Position
+from tests.damaged_models import CASES, TRAIN_ROWS, make_case, write_base_model
 
 
 def a_checkpoint(hidden=(16, 8)):
@@ -96,3 +97,33 @@ def test_non_finite_weights_are_refused(tmp_path):
     path = save_checkpoint(tmp_path / "nan.npz", checkpoint)
     with pytest.raises(ModelFileError, match="NaN"):
         load_checkpoint(path)
+
+
+# The corpus of damaged files (tests/damaged_models.py): each is a ModelFileError on one line that
+# names the file and the field, never another exception.
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    return write_base_model(tmp_path_factory.mktemp("base") / "base.npz")
+
+
+def test_the_corpus_base_model_is_valid(base_model):
+    checkpoint = load_checkpoint(base_model)
+    assert checkpoint.position.next_batch == 5 and len(checkpoint.position.order) == TRAIN_ROWS
+    assert checkpoint.position.order.dtype == np.int64 and checkpoint.position.order.flags.writeable
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_damaged_model_file_is_a_model_file_error_naming_the_file_and_the_field(base_model, tmp_path, case):
+    path = make_case(case, base_model, tmp_path)
+    with pytest.raises(ModelFileError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message, message
+    for word in CASES[case][1]:
+        assert word in message, message
+
+
+def test_a_folder_is_named_as_one(tmp_path):
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_checkpoint(tmp_path)
