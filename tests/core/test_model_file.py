@@ -1,5 +1,7 @@
 import json
 import pickle
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -127,3 +129,26 @@ def test_a_damaged_model_file_is_a_model_file_error_naming_the_file_and_the_fiel
 def test_a_folder_is_named_as_one(tmp_path):
     with pytest.raises(ModelFileError, match="is a folder"):
         load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize("member", ["parameters", "history_lrs", "junk"])
+def test_a_zip_bomb_member_is_refused_before_it_is_inflated(base_model, tmp_path, member):
+    """256 MB of deflated zeros (250 KB in the file) in place of a member, or beside the others."""
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(base_model) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != f"{member}.npy":
+                target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_STORED)
+        with target.open(f"{member}.npy", "w", force_zip64=True) as bomb:
+            zeros = bytes(1 << 22)
+            for _ in range(64):
+                bomb.write(zeros)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=member):
+            load_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes held while reading"
