@@ -28,6 +28,7 @@ CLASS_COUNT = 10
 SEED_VALIDATION_RANGE = (9000, 10000)
 HOLDOUT_SIZE = 5000
 MAX_HIDDEN_UNITS = 8192
+MAX_EPOCHS = 10000
 MAX_HIDDEN_LAYERS = 16  # in a file read: the window offers up to 6, the command line more
 
 
@@ -72,8 +73,8 @@ class TrainConfig:
             problems.append("learning rate must be a positive number")
         if not 1 <= self.batch_size <= 60000:
             problems.append("batch size must be between 1 and 60000")
-        if not 1 <= self.epochs <= 10000:
-            problems.append("epochs must be between 1 and 10000")
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            problems.append(f"epochs must be between 1 and {MAX_EPOCHS}")
         if not (0 < self.lr_decay <= 1):
             problems.append("LR decay must be in (0, 1]")
         for name in ("momentum", "beta1", "beta2"):

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.aligned import aligned_copy
 from core.atomic_file import write_atomically
+from core.config import MAX_EPOCHS
 from core.dataset import MAX_IMAGES
 from core.errors import ModelFileError
 from core.model_metadata import FORMAT_NAME, FORMAT_VERSION, MAX_METADATA_CHARS, ModelMetadata, parse_metadata
@@ -77,10 +78,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 def _member_sizes(metadata: ModelMetadata) -> dict[str, int]:
     """The most data bytes each member may hold, from the architecture and the settings."""
     config, parameters = metadata.config, metadata.parameter_count
-    batches = min(MAX_HISTORY_POINTS, (config.epochs + 1) * (MAX_IMAGES // config.batch_size))
+    batches = min(MAX_HISTORY_POINTS, (MAX_EPOCHS + 1) * (MAX_IMAGES // config.batch_size))
     sizes = {"metadata": 4 * MAX_METADATA_CHARS, "parameters": 4 * parameters, "position_order": 8 * MAX_IMAGES,
              "history_batch_losses": 8 * batches}
-    sizes.update({f"history_{name}": 8 * (config.epochs + 1) for name in EPOCH_HISTORY_NAMES})
+    sizes.update({f"history_{name}": 8 * (MAX_EPOCHS + 1) for name in EPOCH_HISTORY_NAMES})
     state = make_optimizer(config, 0, fused=False).state()
     sizes.update({f"optimizer_{key}": 8 if state[key].ndim == 0 else 4 * parameters
                   for key in metadata.optimizer_state_keys})

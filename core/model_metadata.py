@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.bounded_json import JsonLimitError, loads_bounded
-from core.config import CLASS_COUNT, INPUT_SIZE, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, TrainConfig
+from core.config import CLASS_COUNT, INPUT_SIZE, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, TrainConfig
 from core.dataset import MAX_IMAGES
 from core.errors import ConfigError, ModelFileError
 from core.lcg import MODULUS
@@ -104,11 +104,13 @@ def _position(stored, config: TrainConfig, fail) -> Position:
     actual dataset are checked later (model_file, then the Trainer)."""
     if not isinstance(stored, dict):
         raise fail("position", f"not an object: {_show(stored)}")
+    # Epoch counters are bounded by the most epochs any run has, not by this run's: a run resumed
+    # with fewer epochs than it had done (`train --resume --epochs 3`) saves its settings so.
     limits = {  # field: (default, lowest, highest)
-        "epochs_done": (0, 0, config.epochs),
+        "epochs_done": (0, 0, MAX_EPOCHS),
         "next_batch": (0, 0, MAX_IMAGES // config.batch_size),
         "shuffle_state": (config.seed, 0, MODULUS - 1),
-        "shuffled_epoch": (0, 0, config.epochs + 1),
+        "shuffled_epoch": (0, 0, MAX_EPOCHS + 1),
     }
     counters = {}
     for name, (default, lowest, highest) in limits.items():

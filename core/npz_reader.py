@@ -41,7 +41,7 @@ _FORMATS_BY_MAGIC = {  # what a file that is not a zip most likely is, for the m
 }
 _HEADER_ENTRY = re.compile(
     r"""\s*['"](descr|fortran_order|shape)['"]\s*:\s*"""
-    r"""(['"][<>|=]?[a-zA-Z]\d{0,9}['"]|True|False|\(\s*(?:\d{1,19}\s*,\s*)*(?:\d{1,19}\s*)?\))\s*(,|(?=}))""")
+    r"""(['"][<>|=]?[a-zA-Z]\d{0,9}['"]|True|False|\(\s*(?:\d{1,19}\s*,\s*)*(?:\d{1,19}\s*)?\))\s*(,|$)""")
 
 
 class NpzArchive:
@@ -155,15 +155,15 @@ class NpzArchive:
         if descr.lstrip("<>|=")[0] == "O":
             raise self.fail(name, "it holds pickled Python objects, which are never loaded")
         if descr.lstrip("<>|=")[0] not in "fiuU":  # nor handed to np.dtype, which warns on some codes
-            raise self.fail(name, f"data type {descr!r} where {_kind_names(kinds)} is expected")
+            raise self.fail(name, f"data type {descr!r}, expected {_kind_names(kinds)}")
         try:
             dtype = np.dtype(descr)
         except TypeError:
             raise self.fail(name, f"unknown data type {descr!r}") from None
         if dtype.kind not in kinds or dtype.hasobject or dtype.itemsize == 0:
-            raise self.fail(name, f"data type {dtype} where {_kind_names(kinds)} is expected")
+            raise self.fail(name, f"data type {dtype}, expected {_kind_names(kinds)}")
         if len(shape) != ndim:
-            raise self.fail(name, f"{len(shape)}-d array where {ndim}-d is expected")
+            raise self.fail(name, f"{len(shape)}-d array, expected {ndim}-d")
         if fortran_order and ndim > 1:
             raise self.fail(name, "stored in Fortran order, which this application never writes")
         data_bytes = dtype.itemsize * math.prod(shape)

@@ -152,7 +152,7 @@ CASES = {
     "next-batch-negative": (setting("position", "next_batch", -50), ["position.next_batch", "-50"]),
     "next-batch-past-the-epoch": (setting("position", "next_batch", 21), ["position", "21"]),
     "next-batch-string": (setting("position", "next_batch", "5"), ["position.next_batch"]),
-    "epochs-done-past-the-run": (setting("position", "epochs_done", 99), ["position.epochs_done"]),
+    "epochs-done-past-any-run": (setting("position", "epochs_done", 10001), ["position.epochs_done"]),
     "shuffle-state-out-of-range": (setting("position", "shuffle_state", 2**31), ["position.shuffle_state"]),
     "position-lr-nan": (setting("position", "lr", float("nan")), ["position.lr"]),
     "position-not-an-object": (setting("position", [1, 2]), ["position"]),

@@ -84,3 +84,11 @@ def test_the_process_exits_with_1_and_no_traceback(corpus, tiny_dataset_dir, cas
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "Traceback" not in result.stderr
     assert str(path) in result.stderr
+
+
+def test_a_run_resumed_with_fewer_epochs_than_it_had_done_saves_a_file_that_loads(tiny_dataset_dir, tmp_path):
+    first, second = tmp_path / "first.npz", tmp_path / "second.npz"
+    small = ["--hidden", "16", "--batch-size", "64", "--json", "--data-dir", str(tiny_dataset_dir)]
+    assert run_cli(["train", "--epochs", "2", "--save", str(first), *small]) == 0
+    assert run_cli(["train", "--resume", str(first), "--epochs", "1", "--save", str(second), *small[4:]]) == 0
+    assert run_cli(["evaluate", "--model", str(second), "--data-dir", str(tiny_dataset_dir), "--json"]) == 0
