@@ -115,12 +115,12 @@ def _read_checkpoint(archive: NpzArchive, metadata: ModelMetadata) -> Checkpoint
         raise archive.fail("history", "its per-epoch curves differ in length")
 
     optimizer_state = {}
-    template = make_optimizer(config, expected, fused=False).state()
+    template = make_optimizer(config, 0, fused=False).state()  # its keys, dtypes and dimensions, no buffers
     for key in metadata.optimizer_state_keys:
         want = template[key]
         value = archive.read(f"optimizer_{key}", "f" if want.ndim else "iu", want.ndim)
-        if want.ndim and (value.dtype != want.dtype or value.shape != want.shape or not np.isfinite(value).all()):
-            raise archive.fail(f"optimizer_{key}", f"expected {want.size} finite {want.dtype} values, "
+        if want.ndim and (value.dtype != want.dtype or value.shape != (expected,) or not np.isfinite(value).all()):
+            raise archive.fail(f"optimizer_{key}", f"expected {expected} finite {want.dtype} values, "
                                                    f"found {value.size} of type {value.dtype}")
         if not want.ndim and not 0 <= int(value) < 2**62:
             raise archive.fail(f"optimizer_{key}", f"step count {int(value)} out of range")
