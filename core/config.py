@@ -28,6 +28,8 @@ CLASS_COUNT = 10
 SEED_VALIDATION_RANGE = (9000, 10000)
 HOLDOUT_SIZE = 5000
 MAX_HIDDEN_UNITS = 8192
+MAX_EPOCHS = 10000
+MAX_HIDDEN_LAYERS = 16  # in a file read: the window offers up to 6, the command line more
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ class TrainConfig:
             problems.append("learning rate must be a positive number")
         if not 1 <= self.batch_size <= 60000:
             problems.append("batch size must be between 1 and 60000")
-        if not 1 <= self.epochs <= 10000:
-            problems.append("epochs must be between 1 and 10000")
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            problems.append(f"epochs must be between 1 and {MAX_EPOCHS}")
         if not (0 < self.lr_decay <= 1):
             problems.append("LR decay must be in (0, 1]")
         for name in ("momentum", "beta1", "beta2"):
@@ -105,8 +107,41 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
+        """Settings read from a file: a value of the wrong type (a string, a bool for a number, a
+        fraction for a count) is a ConfigError, like one out of range; unknown keys are ignored."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"settings must be a JSON object, not {type(values).__name__}")
+        typed = {field.name: _typed_setting(field.name, values[field.name], field.default)
+                 for field in dataclasses.fields(cls) if field.name in values}
+        return cls(**typed)
+
+
+def _typed_setting(name: str, value, default):
+    """`value` if it has the type of the setting's default (ints accepted for floats), else ConfigError."""
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{name} must be {expected}, not {type(value).__name__} {str(value)[:40]!r}")
+
+    if isinstance(default, bool) or isinstance(value, bool):
+        raise wrong("a number" if not isinstance(default, str) else "text")
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise wrong("text")
+        return value
+    if isinstance(default, int):
+        if not isinstance(value, int):
+            raise wrong("an integer")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, (int, float)):
+            raise wrong("a number")
+        try:
+            return float(value)
+        except OverflowError:
+            raise wrong("a number in range") from None
+    if isinstance(value, (list, tuple)) and len(value) <= MAX_HIDDEN_LAYERS and all(
+            isinstance(size, int) and not isinstance(size, bool) for size in value):
+        return tuple(value)
+    raise wrong(f"a list of at most {MAX_HIDDEN_LAYERS} integers")
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import platformdirs
 
 from core.config import CLASS_COUNT
 from core.errors import DatasetError
-from core.idx import parse_idx, read_bytes
+from core.idx import IdxHeader, idx_bytes, read_idx
 
 APP_NAME = "mnist-mlp"
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -39,6 +40,9 @@ _KNOWN_TEST_LABELS = {
     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34": ("Fashion-MNIST", FASHION_NAMES),
 }
 IMAGE_SHAPE = (28, 28)
+# The most images one file may declare: 8x MNIST's training set, 392 MB of pixels. A header that
+# declares more is refused before anything is read, so memory stays bounded by a real dataset's size.
+MAX_IMAGES = 500_000
 
 
 @dataclass(frozen=True)
@@ -98,15 +102,32 @@ def load_dataset(folder: str | os.PathLike) -> Dataset:
     if absent:
         raise DatasetError(f"{folder}: missing {', '.join(absent)} (raw or .gz; "
                            f"'train-images.idx3-ubyte' naming works too)")
-    contents = {role: read_bytes(find_file(folder, role)) for role in ROLES}
-    arrays = {role: parse_idx(content, str(find_file(folder, role))) for role, content in contents.items()}
+    arrays = {role: read_idx(find_file(folder, role), _expected_header(role)) for role in ROLES}
     for part in ("train", "test"):
         _check_pair(folder, part, arrays[f"{part}_images"], arrays[f"{part}_labels"])
-    name, class_names = identify(folder, contents["test_labels"])
+    name, class_names = identify(folder, idx_bytes(arrays["test_labels"]))
     return Dataset(name, class_names,
                    arrays["train_images"].reshape(-1, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), arrays["train_labels"],
                    arrays["test_images"].reshape(-1, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), arrays["test_labels"],
                    folder)
+
+
+def _expected_header(role: str) -> Callable[[IdxHeader], str | None]:
+    """The check of a file's header alone, before its values are read: images (N, 28, 28) bytes,
+    labels (N,) bytes, N at most MAX_IMAGES."""
+    part, kind = role.split("_")
+
+    def check(header: IdxHeader) -> str | None:
+        found = f"found shape {header.shape} of {header.dtype.newbyteorder('=')}"
+        if kind == "images" and (header.dtype != np.uint8 or header.shape[1:] != IMAGE_SHAPE):
+            return f"{part} set: images must be 28x28 bytes, {found}"
+        if kind == "labels" and (header.dtype != np.uint8 or len(header.shape) != 1):
+            return f"{part} set: labels must be one byte each, {found}"
+        if header.shape[0] > MAX_IMAGES:
+            return f"{part} set: the header declares {header.shape[0]:,} {kind}, more than the {MAX_IMAGES:,} read here"
+        return None
+
+    return check
 
 
 def _check_pair(folder: Path, part: str, images: np.ndarray, labels: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.dataset import MNIST_FILE_NAMES, ROLES, find_file
 from core.errors import DownloadError
+from core.idx import MAX_IDX_BYTES
 
 # torchvision's mirrors, tried in order (ECOSYSTEM.md).
 MIRRORS = (
@@ -212,11 +213,21 @@ def _fetch(url: str, target: Path, timeout: float, report, should_stop, sha256: 
 
 
 def _verify(partial: Path, sha256: str | None) -> None:
+    """Check the received gzip file by streaming it through the hash: a bomb from a mirror costs
+    a chunk of memory and stops at MAX_IDX_BYTES, instead of being inflated whole."""
+    digest, inflated = hashlib.sha256(), 0
     try:
-        content = gzip.decompress(partial.read_bytes())
-    except (OSError, EOFError, zlib.error):
+        with gzip.open(partial, "rb") as stream:
+            while chunk := stream.read(16 * CHUNK):
+                inflated += len(chunk)
+                if inflated > MAX_IDX_BYTES:
+                    raise DownloadError(f"the file received inflates past {MAX_IDX_BYTES:,} bytes")
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error, DownloadError) as error:
         partial.unlink(missing_ok=True)
+        if isinstance(error, DownloadError):
+            raise
         raise DownloadError("the file received is not valid gzip data") from None
-    if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
+    if sha256 is not None and digest.hexdigest() != sha256:
         partial.unlink(missing_ok=True)
         raise DownloadError("the file received does not match MNIST's checksum")

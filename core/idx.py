@@ -12,7 +12,10 @@ import gzip
 import math
 import os
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -32,25 +35,24 @@ _CODE_OF_KIND = {(dtype.kind, dtype.itemsize): code for code, dtype in TYPE_CODE
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The file's content, decompressed when it is gzip (recognized by its bytes, not its name)."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise DatasetError(f"{path}: the gzip data is corrupt or truncated ({error})") from None
+# The most bytes of values any IDX file may declare (a dataset's reader passes a tighter bound).
+MAX_IDX_BYTES = 1 << 30
+_CHUNK = 1 << 20
 
 
-def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
-    """The array held by the bytes of an IDX file, in native byte order."""
+@dataclass(frozen=True)
+class IdxHeader:
+    dtype: np.dtype  # big-endian, as stored
+    shape: tuple[int, ...]
+    size: int  # bytes of header before the values
+
+    @property
+    def value_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def parse_header(content: bytes, name: str = "IDX data") -> IdxHeader:
+    """The header at the start of `content` (at least its first 4 + 4 * 255 bytes, or all of it)."""
     if len(content) < 4:
         raise DatasetError(f"{name}: too short to be an IDX file ({len(content)} bytes)")
     zero, code, ndim = int.from_bytes(content[:2], "big"), content[2], content[3]
@@ -58,8 +60,8 @@ def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
         raise DatasetError(f"{name}: not an IDX file (magic number 0x{content[:4].hex()})")
     if ndim == 0:
         raise DatasetError(f"{name}: the IDX header declares no dimensions")
-    header = 4 + 4 * ndim
-    if len(content) < header:
+    size = 4 + 4 * ndim
+    if len(content) < size:
         raise DatasetError(f"{name}: truncated in its header")
     shape = tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     dtype = TYPE_CODES[code]
@@ -68,17 +70,90 @@ def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
     # refuses a shape whose non-zero sides multiply past its index range, even when one side is 0.
     if math.prod(side for side in shape if side) * dtype.itemsize > np.iinfo(np.intp).max:
         raise DatasetError(f"{name}: the IDX header declares an impossible shape {shape}")
-    expected = header + math.prod(shape) * dtype.itemsize
+    return IdxHeader(dtype, shape, size)
+
+
+def parse_idx(content: bytes, name: str = "IDX data") -> np.ndarray:
+    """The array held by the bytes of an IDX file, in native byte order."""
+    header = parse_header(content, name)
+    expected = header.size + header.value_bytes
     if len(content) != expected:
         problem = "truncated" if len(content) < expected else "longer than its header says"
-        raise DatasetError(f"{name}: {problem}: {len(content)} bytes for shape {shape}, expected {expected}")
-    values = np.frombuffer(content, dtype=dtype, offset=header).reshape(shape)
-    return values.astype(dtype.newbyteorder("="), copy=True)
+        raise DatasetError(f"{name}: {problem}: {len(content)} bytes for shape {header.shape}, expected {expected}")
+    return _to_array(content[header.size:], header)
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, check: Callable[[IdxHeader], str | None] | None = None,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """The array of an IDX file, raw or gzipped (recognized by its bytes, not its name).
+
+    Read as a stream against what its header promises: the header first (refused when it declares
+    more than `max_bytes` of values, or when `check` returns a problem), then the values in chunks,
+    so that a file longer or shorter than promised is an error as soon as it is seen, and memory
+    stays within the bytes actually read: a gzip bomb is refused after its header's worth.
+    """
     path = Path(path)
-    return parse_idx(read_bytes(path), str(path))
+    name, gzipped = str(path), False
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+            head = _read_up_to(stream, 4)
+            if len(head) == 4:
+                head += _read_up_to(stream, 4 * head[3])
+            header = parse_header(head, name)
+            declared = header.size + header.value_bytes
+            if header.value_bytes > max_bytes:
+                raise DatasetError(f"{name}: the IDX header declares shape {header.shape}, "
+                                   f"{header.value_bytes:,} bytes: more than the {max_bytes:,} read here")
+            problem = check(header) if check is not None else None
+            if problem:
+                raise DatasetError(f"{name}: {problem}")
+            if not gzipped and os.fstat(raw.fileno()).st_size != declared:  # known before reading
+                size = os.fstat(raw.fileno()).st_size
+                raise DatasetError(_length_problem(name, size, size < declared, header))
+            values = _read_up_to(stream, header.value_bytes)
+            if len(values) < header.value_bytes:
+                raise DatasetError(_length_problem(name, header.size + len(values), True, header))
+            if stream.read(1):
+                raise DatasetError(_length_problem(name, declared + 1, False, header))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: is a folder, not an IDX file") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DatasetError(f"{path}: the gzip data is corrupt or truncated ({error})") from None
+    except OSError as error:
+        reason = error.strerror or error
+        raise DatasetError(f"{path}: cannot be read ({reason})" if not gzipped else
+                           f"{path}: the gzip data is corrupt or truncated ({reason})") from None
+    return _to_array(values, header)
+
+
+def _length_problem(name: str, size: int, short: bool, header: IdxHeader) -> str:
+    expected = header.size + header.value_bytes
+    if short:
+        return f"{name}: truncated: {size} bytes for shape {header.shape}, expected {expected}"
+    return f"{name}: longer than its header says: more than {expected} bytes for shape {header.shape}"
+
+
+def _read_up_to(stream: BinaryIO, count: int) -> bytearray:
+    """Up to `count` bytes, fewer only at the end of the stream; the buffer grows with the data read."""
+    data = bytearray()
+    while len(data) < count:
+        chunk = stream.read(min(_CHUNK, count - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _to_array(values: bytes | bytearray, header: IdxHeader) -> np.ndarray:
+    array = np.frombuffer(values, dtype=header.dtype).reshape(header.shape)
+    if header.dtype.itemsize == 1 and isinstance(values, bytearray):
+        return array  # already native and writable: no second copy of a dataset's pixels
+    return array.astype(header.dtype.newbyteorder("="), copy=True)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -1,15 +1,17 @@
 """Saving and loading a model as one .npz: weights, settings, curves and optimizer state.
 
-The file holds only plain arrays (loaded with allow_pickle=False) plus one JSON string for the
-metadata, so nothing in it can run code. It is written to a temp file and renamed into place, so
-a crash mid-write never replaces the last good model.
+The file holds only plain arrays plus one JSON string for the metadata, so nothing in it can run
+code. It is written to a temp file and renamed into place, so a crash mid-write never replaces
+the last good model. Reading trusts nothing: the metadata is read first (bounded, core/
+model_metadata.py), then the zip directory is checked against the sizes the architecture implies
+before any array is inflated (core/npz_reader.py), then every array is checked for dtype, shape
+and range; the training order must be a permutation of the training rows.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,13 +19,18 @@ import numpy as np
 
 from core.aligned import aligned_copy
 from core.atomic_file import write_atomically
-from core.config import TrainConfig
-from core.errors import ConfigError, ModelFileError
-from core.network import FLOAT, MLP, parameter_count
-from core.run_state import Checkpoint, History, Position
+from core.config import MAX_EPOCHS
+from core.dataset import MAX_IMAGES
+from core.errors import ModelFileError
+from core.model_metadata import FORMAT_NAME, FORMAT_VERSION, MAX_METADATA_CHARS, ModelMetadata, parse_metadata
+from core.network import FLOAT, MLP
+from core.npz_reader import NpzArchive
+from core.optim import make_optimizer
+from core.run_state import Checkpoint, History
 
-FORMAT_NAME = "mnist-mlp"
-FORMAT_VERSION = 1
+HISTORY_NAMES = ("batch_losses", "epoch_losses", "val_accs", "epoch_seconds", "lrs")
+EPOCH_HISTORY_NAMES = HISTORY_NAMES[1:]  # one value per epoch each: the charts pair them up
+MAX_HISTORY_POINTS = 2**24  # batch losses: 280 epochs of MNIST in batches of 1
 
 
 def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
@@ -59,77 +66,76 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a model file, or raise ModelFileError saying what is wrong with it."""
+    """Read a model file, or raise ModelFileError naming the file and the field that is wrong."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
-        raise ModelFileError(f"{path}: not a readable model file ({_reason(error)})") from None
-    return _checkpoint_from_arrays(path, arrays)
+    with NpzArchive(path) as archive:
+        if "metadata" not in archive.members or "parameters" not in archive.members:
+            raise ModelFileError(f"{path}: not a model file of this application (no metadata or parameters)")
+        archive.check_member("metadata", 4 * MAX_METADATA_CHARS)
+        return _read_checkpoint(archive, parse_metadata(path, str(archive.read("metadata", "U", 0)[()])))
 
 
-def _reason(error: Exception) -> str:
-    text = str(error)
-    if "pickle" in text.lower():
-        return "it holds pickled Python objects, which are never loaded"
-    return text or type(error).__name__
+def _member_sizes(metadata: ModelMetadata) -> dict[str, int]:
+    """The most data bytes each member may hold, from the architecture and the settings."""
+    config, parameters = metadata.config, metadata.parameter_count
+    batches = min(MAX_HISTORY_POINTS, (MAX_EPOCHS + 1) * (MAX_IMAGES // config.batch_size))
+    sizes = {"metadata": 4 * MAX_METADATA_CHARS, "parameters": 4 * parameters, "position_order": 8 * MAX_IMAGES,
+             "history_batch_losses": 8 * batches}
+    sizes.update({f"history_{name}": 8 * (MAX_EPOCHS + 1) for name in EPOCH_HISTORY_NAMES})
+    state = make_optimizer(config, 0, fused=False).state()
+    sizes.update({f"optimizer_{key}": 8 if state[key].ndim == 0 else 4 * parameters
+                  for key in metadata.optimizer_state_keys})
+    return sizes
 
 
-def _checkpoint_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Checkpoint:
-    def fail(problem: str) -> ModelFileError:
-        return ModelFileError(f"{path}: {problem}")
+def _read_checkpoint(archive: NpzArchive, metadata: ModelMetadata) -> Checkpoint:
+    archive.check_members(_member_sizes(metadata))
+    config, expected = metadata.config, metadata.parameter_count
+    for key in metadata.optimizer_state_keys:
+        if f"optimizer_{key}" not in archive.members:
+            raise archive.fail(f"optimizer_{key}", "listed in optimizer_state_keys but missing")
 
-    if "metadata" not in arrays or "parameters" not in arrays:
-        raise fail("not a model file of this application (no metadata or parameters)")
-    try:
-        metadata = json.loads(str(arrays["metadata"]))
-    except (json.JSONDecodeError, TypeError):
-        raise fail("its metadata is not valid JSON") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise fail("not a model file of this application")
-    version = metadata.get("version")
-    if version != FORMAT_VERSION:
-        raise fail(f"file format version {version} is not supported (this version reads {FORMAT_VERSION})")
-    try:
-        config = TrainConfig.from_dict(metadata["config"])
-        layer_sizes = tuple(int(size) for size in metadata["layer_sizes"])
-    except (KeyError, TypeError, ValueError, ConfigError) as error:
-        raise fail(f"its settings are invalid ({error})") from None
-    if layer_sizes != config.layer_sizes:
-        raise fail(f"its layer sizes {layer_sizes} do not match its settings {config.layer_sizes}")
-    parameters = arrays["parameters"]
-    expected = parameter_count(layer_sizes)
+    parameters = archive.read("parameters", "f", 1)
     if parameters.dtype != FLOAT or parameters.shape != (expected,):
-        raise fail(f"expected {expected} float32 parameters for layers {layer_sizes}, "
-                   f"found {parameters.size} of type {parameters.dtype}")
+        raise archive.fail("parameters", f"expected {expected} float32 parameters for layers {config.layer_sizes}, "
+                                         f"found {parameters.size} of type {parameters.dtype}")
     if not np.all(np.isfinite(parameters)):
-        raise fail("its weights contain NaN or infinite values")
-    model = MLP(layer_sizes, aligned_copy(parameters))
+        raise archive.fail("parameters", "its weights contain NaN or infinite values")
+    model = MLP(config.layer_sizes, aligned_copy(parameters))
 
-    history = History(test_acc=metadata.get("test_acc"))
-    for name in ("batch_losses", "epoch_losses", "val_accs", "epoch_seconds", "lrs"):
-        values = arrays.get(f"history_{name}")
-        if values is not None:
-            if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
-                raise fail(f"its {name} history is malformed")
+    history = History(test_acc=metadata.test_acc)
+    for name in HISTORY_NAMES:
+        if f"history_{name}" in archive.members:
+            values = archive.read(f"history_{name}", "fiu", 1)
+            if np.isinf(values).any():
+                raise archive.fail(f"history_{name}", "holds infinite values")
             setattr(history, name, values.astype(float).tolist())
+    lengths = {len(getattr(history, name)) for name in EPOCH_HISTORY_NAMES}
+    if len(lengths) > 1:
+        raise archive.fail("history", "its per-epoch curves differ in length")
 
-    optimizer_state = {key: arrays[f"optimizer_{key}"] for key in metadata.get("optimizer_state_keys", [])
-                       if f"optimizer_{key}" in arrays}
-    for key, value in optimizer_state.items():
-        if value.ndim == 1 and value.shape != (expected,):
-            raise fail(f"its optimizer state {key!r} does not match the model's size")
+    optimizer_state = {}
+    template = make_optimizer(config, 0, fused=False).state()  # its keys, dtypes and dimensions, no buffers
+    for key in metadata.optimizer_state_keys:
+        want = template[key]
+        value = archive.read(f"optimizer_{key}", "f" if want.ndim else "iu", want.ndim)
+        if want.ndim and (value.dtype != want.dtype or value.shape != (expected,) or not np.isfinite(value).all()):
+            raise archive.fail(f"optimizer_{key}", f"expected {expected} finite {want.dtype} values, "
+                                                   f"found {value.size} of type {value.dtype}")
+        if not want.ndim and not 0 <= int(value) < 2**62:
+            raise archive.fail(f"optimizer_{key}", f"step count {int(value)} out of range")
+        optimizer_state[key] = value if want.ndim else np.array(int(value), dtype=want.dtype)
 
-    stored = metadata.get("position", {})
+    position = metadata.position
+    if "position_order" in archive.members:
+        order = archive.read("position_order", "iu", 1)
+        if not config.batch_size <= len(order) <= MAX_IMAGES:
+            raise archive.fail("position_order", f"{len(order)} rows, not between the batch size "
+                                                 f"{config.batch_size} and {MAX_IMAGES:,}")
+        position.order = order.astype(np.int64)
     try:
-        position = Position(int(stored.get("epochs_done", 0)), int(stored.get("next_batch", 0)),
-                            float(stored.get("lr", config.lr)), int(stored.get("shuffle_state", config.seed)),
-                            arrays.get("position_order"), int(stored.get("shuffled_epoch", 0)))
-    except (TypeError, ValueError):
-        raise fail("its training position is malformed") from None
-    class_names = tuple(str(name) for name in metadata.get("class_names", range(10)))
-    return Checkpoint(model, config, str(metadata.get("dataset_name", "MNIST")), class_names,
-                      history, optimizer_state, position)
+        position.check_fits(MAX_IMAGES if position.order is None else len(position.order), config.batch_size)
+    except ValueError as error:
+        raise archive.fail("position", str(error)) from None
+    return Checkpoint(model, config, metadata.dataset_name, metadata.class_names, history, optimizer_state,
+                      position)

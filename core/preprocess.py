@@ -12,7 +12,11 @@ import numpy as np
 
 FRAME = 28
 BOX = 20
-INK_THRESHOLD = 0.1  # below this (in [0, 1]) a pixel is background, not ink
+INK_THRESHOLD = 0.1  # below this (in [0, 1], above the background) a pixel is background, not ink
+MIN_CONTRAST = 0.25  # the brightest ink must stand this far out of the background (uniform grey: 0)
+MIN_INK_PIXELS = 4  # fewer ink pixels than this, or than MIN_INK_FRACTION of the picture, are specks
+MIN_INK_FRACTION = 1e-4
+MIN_INK_AFTER_SCALING = 0.05  # the digit's brightest pixel once at 20 px (a pen stroke: 1.0)
 FLOAT = np.float32
 
 
@@ -25,14 +29,23 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     gray = _as_unit_float(image)
     if _background_is_light(gray):
         gray = 1.0 - gray
-    ink = gray >= INK_THRESHOLD
-    if not ink.any():
+    # Ink is measured from the background, not from black: on grey paper (a photo, a uniform grey
+    # picture) only what stands out of it counts, and a picture without contrast has no ink.
+    # The ink's range is stretched to MNIST's, whose strokes reach full white: a pencil digit counts.
+    background, brightest = float(np.median(_border(gray))), float(gray.max())
+    if brightest - background < MIN_CONTRAST:
         return None
+    gray = np.clip((gray - background) / (brightest - background), 0.0, 1.0)
+    ink = gray >= INK_THRESHOLD
+    if np.count_nonzero(ink) < max(MIN_INK_PIXELS, MIN_INK_FRACTION * gray.size):
+        return None  # a few stray pixels: dust, a speck of JPEG noise
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     cropped = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = BOX / max(cropped.shape)
     height, width = (max(1, round(side * scale)) for side in cropped.shape)
     digit = np.clip(resize_area(cropped, height, width), 0.0, 1.0)
+    if float(digit.max()) < MIN_INK_AFTER_SCALING:
+        return None  # specks scattered far apart: nothing is left of them at MNIST's size
     return _center_by_mass(digit)
 
 
@@ -45,9 +58,12 @@ def _as_unit_float(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(FLOAT), 0.0, 1.0)
 
 
+def _border(gray: np.ndarray) -> np.ndarray:
+    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+
+
 def _background_is_light(gray: np.ndarray) -> bool:
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) > 0.5
+    return float(np.median(_border(gray))) > 0.5
 
 
 def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:

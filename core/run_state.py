@@ -40,6 +40,24 @@ class Position:
     order: np.ndarray | None = None  # the training permutation of the current epoch
     shuffled_epoch: int = 0  # the epoch `order` was shuffled for (0: not yet)
 
+    def check_fits(self, train_count: int, batch_size: int) -> None:
+        """Raise ValueError unless this position can index `train_count` training rows in batches of
+        `batch_size`: the compiled step reads rows by the indices of `order` without checking them."""
+        batches = train_count // batch_size
+        if not 0 <= self.next_batch <= batches:
+            raise ValueError(f"its next batch {self.next_batch} is outside the {batches} batches of an epoch")
+        if not 0 <= self.shuffle_state < 2**31:
+            raise ValueError(f"its shuffle state {self.shuffle_state} is outside the generator's range")
+        if self.epochs_done < 0 or self.shuffled_epoch < 0:
+            raise ValueError("its epoch counters are negative")
+        if self.order is None:
+            return
+        order = self.order
+        if not isinstance(order, np.ndarray) or order.dtype != np.int64 or order.shape != (train_count,):
+            raise ValueError(f"its order is not {train_count} int64 row indices")
+        if not np.array_equal(np.sort(order), np.arange(train_count)):
+            raise ValueError(f"its order is not a permutation of the {train_count} training rows")
+
 
 @dataclass
 class Checkpoint:

@@ -82,6 +82,7 @@ class Trainer:
         self.optimizer = optimizer if optimizer is not None else make_optimizer(config, self.model.flat.size)
         self.history = history if history is not None else History()
         self.position = position if position is not None else Position(lr=config.lr, shuffle_state=config.seed)
+        self.position.check_fits(len(self.splits.train_images), config.batch_size)  # before any index is used
         self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self._control = RunControl()
@@ -97,8 +98,8 @@ class Trainer:
         except (ValueError, AttributeError) as error:
             raise ValueError(f"the saved optimizer state does not fit: {error}") from None
         position = copy.deepcopy(checkpoint.position)
-        if position.order is not None and len(position.order) != len(dataset.train_images) - (
-                HOLDOUT_SIZE if config.validation == "holdout" else 0):
+        train_count = len(Splits.from_dataset(dataset, config.validation).train_images)
+        if position.order is not None and len(position.order) != train_count:
             position.order, position.next_batch = None, 0  # another dataset: start a fresh epoch
             position.shuffled_epoch = 0
         return cls(config, dataset, model, optimizer, copy.deepcopy(checkpoint.history), position)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from cli.commands import run_cli
 
@@ -69,3 +69,39 @@ def test_predict_on_a_file_that_is_no_image_is_one_error_line(model_path, tmp_pa
     assert run_cli(["predict", "--model", str(model_path), str(broken)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error:") and str(broken) in err and "Traceback" not in err
+
+
+def test_predict_says_empty_for_a_picture_without_contrast(model_path, tmp_path, capsys):
+    grey = QImage(90, 120, QImage.Format.Format_RGB32)
+    grey.fill(QColor(128, 128, 128))
+    specks = QImage(90, 120, QImage.Format.Format_RGB32)
+    specks.fill(Qt.GlobalColor.white)
+    for x, y in ((5, 7), (60, 100), (80, 20)):
+        specks.setPixelColor(x, y, QColor("black"))
+    paths = []
+    for name, image in (("grey.png", grey), ("specks.png", specks)):
+        assert image.save(str(tmp_path / name))
+        paths.append(str(tmp_path / name))
+    capsys.readouterr()
+    assert run_cli(["predict", "--model", str(model_path), *paths, "--json"]) == 0
+    assert json_lines(capsys.readouterr().out) == [{"image": path, "empty": True} for path in paths]
+
+
+def test_predict_reads_white_ink_on_a_transparent_background(model_path, tmp_path, capsys):
+    image = QImage(90, 120, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.fillRect(40, 15, 12, 90, Qt.GlobalColor.white)
+    painter.end()
+    white_ink = str(tmp_path / "white-ink.png")
+    assert image.save(white_ink)
+    black_ink = save_image(tmp_path / "black-ink.png")
+    capsys.readouterr()
+    assert run_cli(["predict", "--model", str(model_path), white_ink, black_ink, "--json"]) == 0
+    white, black = json_lines(capsys.readouterr().out)
+    assert "prediction" in white and white["probabilities"] == pytest.approx(black["probabilities"], abs=1e-4)
+
+
+def test_predict_on_a_folder_names_it_as_a_folder(model_path, tmp_path, capsys):
+    assert run_cli(["predict", "--model", str(model_path), str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path}: is a folder, not an image"

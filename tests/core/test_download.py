@@ -130,6 +130,17 @@ def test_a_file_that_is_not_gzip_is_refused(tmp_path, source, mirror):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_gzip_bomb_from_a_mirror_is_refused_while_streaming(tmp_path, source, mirror, monkeypatch):
+    """The check streams the file through the hash and stops at the bound (lowered here to 8 MB,
+    against 64 MB of zeros), instead of inflating it whole."""
+    _, files, checksums = source
+    monkeypatch.setattr("core.download.MAX_IDX_BYTES", 8 << 20)
+    bomb = dict(files, **{TRAIN_IMAGES: gzip.compress(bytes(64 << 20), compresslevel=1)})
+    with pytest.raises(DownloadError, match="inflates past 8,388,608 bytes"):
+        download_mnist(tmp_path, mirrors=[mirror(files=bomb).url], timeout=5, checksums=checksums)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_with_no_server_the_message_says_to_connect_or_use_data_dir(tmp_path, dead_url):
     with pytest.raises(DownloadError) as info:
         download_mnist(tmp_path / "mnist", mirrors=[dead_url], timeout=5)

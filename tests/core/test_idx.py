@@ -1,6 +1,8 @@
 """IDX files: what is written reads back, and every broken file is a DatasetError naming it."""
 
 import gzip
+import tracemalloc
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import DatasetError
-from core.idx import idx_bytes, parse_idx, read_bytes, read_idx, write_idx
+from core.idx import idx_bytes, parse_idx, read_idx, write_idx
 from tests.fake_data import make_digit_like_images
 
 IMAGES, LABELS = make_digit_like_images(12, seed=3)
@@ -117,8 +119,8 @@ def test_a_bad_gzip_raises_a_dataset_error_naming_the_file(tmp_path, content):
 def test_a_missing_file_or_a_folder_is_a_dataset_error(tmp_path):
     with expect_dataset_error(tmp_path / "nothing-here", "no such file"):
         read_idx(tmp_path / "nothing-here")
-    with expect_dataset_error(tmp_path, "cannot be read"):
-        read_bytes(tmp_path)
+    with expect_dataset_error(tmp_path, "is a folder"):
+        read_idx(tmp_path)
 
 
 @pytest.mark.parametrize("dims", [
@@ -193,3 +195,72 @@ def test_any_truncation_of_a_gzip_file_is_a_dataset_error(tmp_path_factory, cut)
     path.write_bytes(COMPRESSED_LABELS[:cut])
     with expect_dataset_error(path):
         read_idx(path)
+
+
+# Streams: a gzip file is read against what its header promises, in chunks, never whole.
+
+def gzip_of_header_then_zeros(path, dims, inflated):
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(n.to_bytes(4, "big") for n in dims)
+    zeros = bytes(1 << 22)
+    with open(path, "wb") as out:
+        out.write(compressor.compress(header))
+        for _ in range((inflated - len(header)) // len(zeros)):
+            out.write(compressor.compress(zeros))
+        out.write(compressor.flush())
+    return path
+
+
+def test_a_gzip_bomb_is_refused_after_its_headers_worth_of_memory(tmp_path):
+    """256 MB of zeros behind MNIST's header for 1,000 images (784 KB): refused as too long, having
+    held about what the header promised, not what the stream holds."""
+    path = gzip_of_header_then_zeros(tmp_path / "bomb-idx3-ubyte.gz", (1000, 28, 28), 256 << 20)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with expect_dataset_error(path, "longer than its header says"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes held while reading"
+
+
+def test_a_header_declaring_more_than_the_bound_is_refused_before_reading(tmp_path):
+    path = gzip_of_header_then_zeros(tmp_path / "big-idx3-ubyte.gz", (5_478_274, 28, 28), 1 << 20)
+    with expect_dataset_error(path, "(5478274, 28, 28)", "more than"):
+        read_idx(path)
+    with expect_dataset_error(path, "too big"):
+        read_idx(path, check=lambda header: "too big" if header.shape[0] > 100 else None, max_bytes=1 << 40)
+
+
+@FAST
+@given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=4))
+def test_byte_flips_in_a_gzip_file_give_a_right_shape_or_a_dataset_error(tmp_path_factory, flips):
+    content = bytearray(gzip.compress(VALID_IMAGES, mtime=0))
+    for position, mask in flips:
+        content[position % len(content)] ^= mask
+    path = tmp_path_factory.getbasetemp() / "flipped-idx3-ubyte.gz"
+    path.write_bytes(bytes(content))
+    try:
+        array = read_idx(path)
+    except DatasetError as error:
+        assert str(path) in str(error)
+        return
+    assert array.shape == IMAGES.shape  # a flip the gzip CRC misses cannot change the shape unseen
+
+
+@FAST
+@given(dims=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4), code=st.sampled_from([8, 9, 11, 12, 13, 14]),
+       body=st.binary(max_size=64), gzipped=st.booleans())
+def test_any_declared_shape_from_a_file_gives_a_right_shape_or_a_dataset_error(tmp_path_factory, dims, code, body,
+                                                                               gzipped):
+    content = bytes([0, 0, code, len(dims)]) + b"".join(n.to_bytes(4, "big") for n in dims) + body
+    path = tmp_path_factory.getbasetemp() / "declared-idx-ubyte"
+    path.write_bytes(gzip.compress(content) if gzipped else content)
+    try:
+        array = read_idx(path)
+    except DatasetError as error:
+        assert str(path) in str(error)
+        return
+    assert array.shape == tuple(dims) and 4 + 4 * len(dims) + array.nbytes == len(content)

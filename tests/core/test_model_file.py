@@ -1,5 +1,7 @@
 import json
 import pickle
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from core.errors import ModelFileError
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
 from core.run_state import Checkpoint, History, Position
+from tests.damaged_models import CASES, TRAIN_ROWS, make_case, write_base_model
 
 
 def a_checkpoint(hidden=(16, 8)):
@@ -18,7 +21,7 @@ def a_checkpoint(hidden=(16, 8)):
     state = {"m": np.ones(model.flat.size, np.float32), "v": np.zeros(model.flat.size, np.float32),
              "t": np.array(7)}
     return Checkpoint(model, config, "MNIST", tuple("0123456789"), history, state,
-                      Position(1, 3, 0.00048, 12345, np.arange(10)))
+                      Position(1, 3, 0.00048, 12345, np.random.default_rng(0).permutation(640), 2))
 
 
 def test_round_trip_keeps_everything(tmp_path):
@@ -29,7 +32,7 @@ def test_round_trip_keeps_everything(tmp_path):
     assert loaded.config == original.config
     assert loaded.history == original.history
     assert loaded.position.epochs_done == 1 and loaded.position.next_batch == 3
-    assert loaded.position.order.tolist() == list(range(10))
+    np.testing.assert_array_equal(loaded.position.order, original.position.order)
     assert int(loaded.optimizer_state["t"]) == 7
     np.testing.assert_array_equal(loaded.optimizer_state["m"], original.optimizer_state["m"])
     assert not list(tmp_path.glob("*.tmp"))
@@ -96,3 +99,56 @@ def test_non_finite_weights_are_refused(tmp_path):
     path = save_checkpoint(tmp_path / "nan.npz", checkpoint)
     with pytest.raises(ModelFileError, match="NaN"):
         load_checkpoint(path)
+
+
+# The corpus of damaged files (tests/damaged_models.py): each is a ModelFileError on one line that
+# names the file and the field, never another exception.
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    return write_base_model(tmp_path_factory.mktemp("base") / "base.npz")
+
+
+def test_the_corpus_base_model_is_valid(base_model):
+    checkpoint = load_checkpoint(base_model)
+    assert checkpoint.position.next_batch == 5 and len(checkpoint.position.order) == TRAIN_ROWS
+    assert checkpoint.position.order.dtype == np.int64 and checkpoint.position.order.flags.writeable
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_damaged_model_file_is_a_model_file_error_naming_the_file_and_the_field(base_model, tmp_path, case):
+    path = make_case(case, base_model, tmp_path)
+    with pytest.raises(ModelFileError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message, message
+    for word in CASES[case][1]:
+        assert word in message, message
+
+
+def test_a_folder_is_named_as_one(tmp_path):
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize("member", ["parameters", "history_lrs", "junk"])
+def test_a_zip_bomb_member_is_refused_before_it_is_inflated(base_model, tmp_path, member):
+    """256 MB of deflated zeros (250 KB in the file) in place of a member, or beside the others."""
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(base_model) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != f"{member}.npy":
+                target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_STORED)
+        with target.open(f"{member}.npy", "w", force_zip64=True) as bomb:
+            zeros = bytes(1 << 22)
+            for _ in range(64):
+                bomb.write(zeros)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=member):
+            load_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes held while reading"

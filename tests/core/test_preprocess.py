@@ -90,12 +90,39 @@ def test_an_image_without_ink_gives_none(blank):
     assert to_mnist(blank) is None
 
 
-def test_a_single_dot_becomes_a_centered_block():
+def test_a_dot_becomes_a_centered_block():
     canvas = np.zeros((100, 100), np.uint8)
-    canvas[3, 97] = 255
+    canvas[3:6, 95:98] = 255  # a pen's dot, not a speck
     image = to_mnist(canvas)
     assert ink_box(image) == (20, 20)
     np.testing.assert_allclose(center_of_mass(image), (CENTER, CENTER), atol=0.51)
+
+
+@pytest.mark.parametrize("level", [0.02, 0.3, 0.5, 0.55, 0.7, 0.98])
+def test_a_uniform_grey_picture_is_empty_even_with_noise(level):
+    assert to_mnist(np.full((120, 90), level)) is None
+    noisy = np.clip(level + np.random.default_rng(0).normal(0, 0.04, (120, 90)), 0, 1)
+    assert to_mnist(noisy) is None
+    assert to_mnist(np.round(np.full((28, 28), level * 255)).astype(np.uint8)) is None
+
+
+@pytest.mark.parametrize("paper", [255, 0, 128, 200])
+def test_a_few_stray_pixels_are_empty(paper):
+    rng = np.random.default_rng(1)
+    small = np.full((100, 100), paper, np.uint8)
+    small[rng.integers(0, 100, 3), rng.integers(0, 100, 3)] = 255 - paper if paper != 128 else 0
+    assert to_mnist(small) is None
+    large = np.full((1000, 1000), paper, np.uint8)
+    large[rng.integers(0, 1000, 60), rng.integers(0, 1000, 60)] = 255 - paper if paper != 128 else 0
+    assert to_mnist(large) is None
+
+
+def test_a_digit_on_grey_paper_is_the_digit():
+    on_black = seven().astype(np.float64) / 255
+    on_grey = 0.55 - 0.55 * on_black  # dark ink on mid-grey paper, as a dim photo
+    digit = to_mnist(on_grey)
+    assert digit is not None
+    np.testing.assert_allclose(digit, to_mnist(on_black), atol=1e-5)
 
 
 def test_a_non_grayscale_array_is_refused():
@@ -129,7 +156,7 @@ def test_resize_area_averages_blocks_and_keeps_the_same_size_unchanged():
 
 
 @settings(max_examples=40, deadline=None)
-@given(top=st.integers(0, 150), left=st.integers(0, 150), height=st.integers(1, 50), width=st.integers(1, 50),
+@given(top=st.integers(0, 150), left=st.integers(0, 150), height=st.integers(2, 50), width=st.integers(2, 50),
        dark_on_light=st.booleans())
 def test_any_blob_anywhere_fits_the_frame_20_px_in_float32(top, left, height, width, dark_on_light):
     canvas = np.zeros((200, 200), np.uint8)

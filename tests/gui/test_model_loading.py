@@ -7,6 +7,7 @@ import pytest
 
 from assets import pretrained_model_path
 from core.model_file import load_checkpoint
+from tests.damaged_models import CASES, make_case, write_base_model
 from tests.gui.window_driver import set_up_run, start, take_error, wait_until_idle
 
 
@@ -53,7 +54,7 @@ def newer_version(path):
 
 
 @pytest.mark.parametrize(("make_file", "problem"), [
-    (random_bytes, "not a readable model file"),
+    (random_bytes, "not a model file"),
     (truncated_pretrained, "not a readable model file"),
     (wrong_shapes, "float32 parameters for layers"),
     (nan_weights, "NaN"),
@@ -136,3 +137,22 @@ def test_saving_where_no_file_can_be_written_shows_an_error(qtbot, make_window, 
     title, text = take_error(qtbot, window)
     assert title == "Cannot save the model" and str(path) in text
     assert window.current is not None
+
+
+def test_every_damaged_file_of_the_corpus_shows_a_dialog_and_keeps_the_current_model(qtbot, make_window, tmp_path):
+    """tests/damaged_models.py: the window's Load refuses each one with a dialog naming the file."""
+    window = make_window()
+    current, pad_model = window.current, window.drawing.model
+    label, title, runs = window.drawing.model_label.text(), window.windowTitle(), window.runs_list.run_ids()
+    base = write_base_model(tmp_path / "base.npz")
+    for case in sorted(CASES):
+        path = make_case(case, base, tmp_path)
+        assert window.load_model(path) is False, case
+        box_title, text = take_error(qtbot, window)
+        assert box_title == "Cannot load the model" and str(path) in text and "The current model is kept" in text
+        assert all(word in text for word in CASES[case][1]), (case, text)
+        assert window.current is current and window.drawing.model is pad_model, case
+        assert window.drawing.model_label.text() == label and window.windowTitle() == title, case
+        assert window.runs_list.run_ids() == runs, case
+    assert window.load_model(base) is True  # and the valid file it was made from is taken
+    assert window.current is not current and "base.npz" in window.drawing.model_label.text()
