@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from core.errors import FileWriteError
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; stray temp files are then only removed when old
@@ -49,6 +51,29 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    return path
+
+
+def check_writable_target(path: str | os.PathLike) -> Path:
+    """Make sure `path` can be written before spending time on what goes in it: its folder exists
+    (or is made) and takes a new file, and the path is neither a folder nor under a file. Raises
+    FileWriteError naming the path and the problem."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileWriteError(f"{path}: is a folder; give a file name, like {path / 'model.npz'}")
+    if path.exists() and not path.is_file():
+        raise FileWriteError(f"{path}: not a regular file; refusing to write over it")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise FileWriteError(f"{path}: {ancestor} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise FileWriteError(f"{path}: cannot write in {path.parent} ({error.strerror or error})") from None
     return path
 
 
