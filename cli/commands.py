@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 from cli.parser import build_parser
 from cli.progress import ProgressLine
 from cli.runs_command import history_store, runs
-from core.atomic_file import check_writable_target
+from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.config import TrainConfig, parse_hidden
 from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.download import DownloadProgress, download_mnist
@@ -81,6 +82,7 @@ def config_from_args(args) -> TrainConfig:
 def train(args) -> int:
     if args.save:
         check_writable_target(args.save)  # before the training, not after it
+        remove_stray_temp_files(Path(args.save).parent, re.compile(re.escape(Path(args.save).name)))
     store = None if args.no_history else history_store(args.history_budget)
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.resume:

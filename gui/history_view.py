@@ -32,6 +32,8 @@ COLUMNS = ("Started", "Dataset", "Optimizer", "LR", "Epochs", "Test", "Best val.
 BUDGET_SETTING = "history_budget_bytes"
 GB = 1000**3
 MAX_UNREADABLE_LINES = 6
+STATUS_COLUMN, MODEL_COLUMN = COLUMNS.index("Status"), COLUMNS.index("Model")
+MODEL_COLORS = {"pinned": "#4fc3f7", "pruned": "#8a8d93"}
 STATUS_COLORS = {"finished": "#81c784", "stopped": "#ffb74d", "diverged": "#e57373", "interrupted": "#e57373",
                  "running": "#4fc3f7"}
 
@@ -225,8 +227,10 @@ class HistoryView(QWidget):
     def _fill_row(self, row: int, record: RunRecord) -> None:
         for col, text in enumerate(record_cells(record)):
             item = QTableWidgetItem(text)
-            if col == len(COLUMNS) - 1:
+            if col == STATUS_COLUMN:
                 item.setForeground(QBrush(QColor(STATUS_COLORS.get(record.status, "#dcdde0"))))
+            elif col == MODEL_COLUMN:
+                item.setForeground(QBrush(QColor(MODEL_COLORS.get(text, "#dcdde0"))))
             if col in (3, 4, 5, 6):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)

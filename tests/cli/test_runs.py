@@ -177,3 +177,11 @@ def test_when_the_history_cannot_take_it_either_the_message_says_so(tiny_dataset
     assert train(tiny_dataset_dir, "--save", str(save)) == 1
     err = one_error_line(capsys)
     assert "lost" in err and str(store.folder) in err
+
+
+def test_train_removes_the_temp_files_a_killed_save_left_beside_its_save_path(tiny_dataset_dir, tmp_path):
+    save = tmp_path / "model.npz"
+    (tmp_path / "model.npz.k1lled00.tmp").write_bytes(b"half a model")
+    (tmp_path / "other.npz.k1lled00.tmp").write_bytes(b"not this run's target")
+    assert train(tiny_dataset_dir, "--save", str(save)) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.npz", "other.npz.k1lled00.tmp"]
