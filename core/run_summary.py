@@ -137,9 +137,13 @@ def _number(low: float, high: float, optional: bool = False, integer: bool = Fal
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             raise SummaryError(f"{name}: {_shown(value)} is not {'an integer' if integer else 'a number'}")
-        if math.isfinite(value) and not low <= value <= high or not math.isfinite(value) and finite:
+        try:
+            as_float = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            as_float = math.inf
+        if not (low <= as_float <= high if math.isfinite(as_float) else not finite):
             raise SummaryError(f"{name}: {_shown(value)} is outside [{low:g}, {high:g}]")
-        return value if integer else float(value)
+        return value if integer else as_float
     return check
 
 

@@ -206,7 +206,8 @@ class HistoryView(QWidget):
         self.store.budget = budget
         if self.settings is not None:
             self.settings.setValue(BUDGET_SETTING, budget)
-        self.refresh(self._live_run_ids)
+        running = frozenset(record.run_id for record in self.records if record.status == "running")
+        self.refresh(self._live_run_ids | running)
 
     def _on_pin_clicked(self) -> None:
         row = self._selected_row()

@@ -99,6 +99,8 @@ BAD_SUMMARIES = {
     "a boolean batch size": (good_summary(batch_size=True).encode(), "batch_size"),
     "an accuracy of 2": (good_summary(test_acc=2.0).encode(), "test_acc"),
     "an infinite time": (good_summary(seconds=1e400).encode(), "seconds"),
+    "a 400-digit epoch count": (good_summary(epochs_done=10**400).encode(), "epochs_done"),
+    "a 5000-digit number": (good_summary().replace('"lr": 0.0005', '"lr": 1' + "0" * 5000).encode(), "JSON"),
     "a huge hidden layer": (good_summary(hidden=[10**12]).encode(), "hidden"),
     "a curve of strings": (good_summary(val_accs=["a"]).encode(), "val_accs"),
     "binary junk": (bytes(range(256)) * 4, "UTF-8"),
