@@ -318,3 +318,37 @@ def test_run_ids_sort_by_time_and_name_the_optimizer():
     first, second = new_run_id("adam", now=1_700_000_000.25), new_run_id("sgd", now=1_700_000_000.75)
     assert first < second and first.endswith("-adam") and second.endswith("-sgd")
     assert np.all([part.isdigit() for part in first.split("-")[:3]])
+
+
+def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_store_removes(tmp_path):
+    """A real SIGKILL in the middle of write_atomically: the old file stays whole, the temp file
+    stays behind (no handler runs), and opening the store removes it."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    target = tmp_path / f"{run_id(1)}.npz"
+    target.write_bytes(b"the last good model")
+    writer = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from core.atomic_file import write_atomically
+def half(file):
+    file.write(b"half a new model")
+    file.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+write_atomically({str(target)!r}, half)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "writing\n"
+        assert len(list(tmp_path.glob("*.tmp"))) == 1
+        assert RunStore(tmp_path).remove_stray_temp_files() == []  # its writer is alive: left alone
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(60)
+    assert len(list(tmp_path.glob("*.tmp"))) == 1
+    RunStore(tmp_path)
+    assert not list(tmp_path.glob("*.tmp")) and target.read_bytes() == b"the last good model"
