@@ -5,10 +5,11 @@ readable history and, after the next start, no temp file?
 
 Trains `main.py train` (real MNIST from --data-dir or $MNIST_DIR, or N generated training images
 with --synthetic; default Adam settings and layers, --save to a file that already holds a model)
-once to the end to measure its training time, then starts it
---kills times and SIGKILLs each at a random moment of its training (tests/kill_harness.py). After
-each kill it counts the temp files the kill left, starts `main.py runs list --json`, and loads every
-listed run's model and the --save file. --save-interval 0 saves the run at every epoch's end (the
+once to the end to measure its training time, then starts it --kills times and SIGKILLs each at a
+random moment of its training (tests/kill_harness.py); every second one waits, after its random
+moment, for a save to begin and is killed in the middle of that write. After each kill it counts
+the temp files the kill left, starts `main.py runs list --json`, and loads every listed run's
+model and the --save file. --save-interval 0 saves the run at every epoch's end (the
 window's schedule is 10 s), so that kills land in the middle of writes. Prints one line a kill and
 the totals; exits 1 if any check failed.
 """
@@ -54,7 +55,7 @@ def main() -> int:
         failures = 0
         totals = {"killed": 0, "temp_left": 0, "kills_leaving_temp": 0}
         for index in range(1, args.kills + 1):
-            outcome = kill_once(train_args, env, span, rng, runs_dir, save)
+            outcome = kill_once(train_args, env, span, rng, runs_dir, save, mid_write=index % 2 == 0)
             ok = (outcome.list_exit_code == 0 and not outcome.unreadable and outcome.save_file_loads
                   and outcome.runs_loaded == outcome.runs_listed and outcome.temp_files_after_start == 0)
             failures += not ok

@@ -3,7 +3,9 @@ short kill test and bench/bench_kills.py (the 20-kill, 25-epoch version).
 
 A kill is SIGKILL (no handler, no cleanup runs) at a random moment of the training: after the
 run's first epoch line, at a uniform fraction of a complete run's training time, measured first
-on the same machine (so the moments are spread over the run whatever the machine's speed). After
+on the same machine (so the moments are spread over the run whatever the machine's speed), or at
+the first save after such a moment (a save takes a small part of an epoch: random moments alone
+seldom land in one). After
 each kill: the temp files left are counted, `main.py runs list --json` is started (opening the
 history removes them), and every listed run's model and the --save file must load.
 """
@@ -70,7 +72,9 @@ def training_seconds(train_args: list[str], env: dict, timeout: float = 600) -> 
 
 
 def kill_once(train_args: list[str], env: dict, span: float, rng: random.Random, runs_dir: Path,
-              save_path: Path | None, timeout: float = 600) -> Outcome:
+              save_path: Path | None, timeout: float = 600, mid_write: bool = False) -> Outcome:
+    """One run killed at a random moment; with `mid_write`, at the first save going on after that
+    moment (a temp file in the runs folder), so that the kill lands inside a write."""
     process, epoch_times = _train_process(train_args, env)
     first = _wait_for_first_epoch(process, epoch_times, timeout)
     killed_at = None
@@ -78,6 +82,8 @@ def kill_once(train_args: list[str], env: dict, span: float, rng: random.Random,
         moment = first + rng.uniform(0, span)
         while process.poll() is None and time.monotonic() < moment:
             time.sleep(0.002)
+        while mid_write and process.poll() is None and not any(runs_dir.glob("*.tmp")):
+            time.sleep(0.0005)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed_at = time.monotonic() - first

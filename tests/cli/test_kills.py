@@ -16,7 +16,7 @@ def test_killed_runs_leave_loadable_models_a_readable_history_and_no_temp_files(
             "--save", str(save)]
     span = training_seconds(args, env)  # also leaves a finished run and a model at --save
     rng = random.Random(12)
-    outcomes = [kill_once(args, env, span, rng, runs_dir, save) for _ in range(KILLS)]
+    outcomes = [kill_once(args, env, span, rng, runs_dir, save, mid_write=index > 0) for index in range(KILLS)]
     for outcome in outcomes:
         assert outcome.list_exit_code == 0 and outcome.unreadable == []
         assert outcome.runs_loaded == outcome.runs_listed >= 1
