@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 from cli.parser import build_parser
 from cli.progress import ProgressLine
+from cli.runs_command import history_store, runs
+from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.config import TrainConfig, parse_hidden
 from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.download import DownloadProgress, download_mnist
@@ -15,6 +18,7 @@ from core.errors import EngineError, ModelFileError
 from core.events import BatchEnd, EpochEnd, RunEnd
 from core.metrics import accuracy_from_confusion, confusion_matrix
 from core.model_file import load_checkpoint, save_checkpoint
+from core.run_recorder import RunRecorder, save_interval_from_environment
 from core.run_state import Checkpoint
 from core.trainer import Trainer
 from core.wording import counted
@@ -25,7 +29,8 @@ def run_cli(argv: list[str]) -> int:
     if args.command is None:
         build_parser().print_help()
         return 0
-    handler = {"train": train, "evaluate": evaluate, "predict": predict, "download": download}[args.command]
+    handler = {"train": train, "evaluate": evaluate, "predict": predict, "download": download,
+               "runs": runs}[args.command]
     try:
         return handler(args)
     except EngineError as error:
@@ -76,6 +81,10 @@ def config_from_args(args) -> TrainConfig:
 
 
 def train(args) -> int:
+    if args.save:
+        check_writable_target(args.save)  # before the training, not after it
+        remove_stray_temp_files(Path(args.save).parent, re.compile(re.escape(Path(args.save).name)))
+    store = None if args.no_history else history_store(args.history_budget)
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
@@ -94,27 +103,65 @@ def train(args) -> int:
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
               f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}")
     bar = ProgressLine()
-    end = _drive(trainer, args.json, bar)
-    if args.save:
-        path = save_checkpoint(args.save, trainer.checkpoint())
-        if not args.json:
-            print(f"saved model to {path}")
+    recorder = None if store is None else RunRecorder(store, config.optimizer, save_interval_from_environment())
+    end = _drive(trainer, args.json, bar, recorder)
+    trained = trainer.checkpoint()
+    save_error = _save_model(args, trained)
+    if recorder is not None and recorder.store is not None:
+        store.prune(keep=frozenset({recorder.run_id}))
     if args.json:
         _print_json(event="test", test_acc=end.test_acc, status=end.status, epochs=end.epochs_done)
     else:
         print(f"{end.message}" if end.status != "finished" else
               f"test accuracy {end.test_acc:.2%} after {counted(end.epochs_done, 'epoch')} "
               f"({end.elapsed:.1f} s of training)")
+    if save_error is not None:
+        print(f"error: {save_error}; {_rescue(trained, end.status, recorder, args)}", file=sys.stderr)
+        return 1
+    if recorder is not None and recorder.failure is not None:
+        print(f"warning: the run could not be recorded in the history: {recorder.failure}", file=sys.stderr)
+    elif recorder is not None and not args.json:
+        print(f"recorded in the history as {recorder.run_id} (python main.py runs show {recorder.run_id})")
     if end.status == "diverged":
         print(f"error: {end.message}", file=sys.stderr)
         return 1
     return 0
 
 
-def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine) -> RunEnd:
+def _save_model(args, checkpoint: Checkpoint) -> str | None:
+    """Write the model to --save; the reason it could not be written, or None."""
+    if not args.save:
+        return None
+    try:
+        path = save_checkpoint(args.save, checkpoint)
+    except OSError as error:  # a full disk, the folder gone or made read-only since the check
+        return f"cannot write the model to {args.save} ({error.strerror or error})"
+    if not args.json:
+        print(f"saved model to {path}")
+    return None
+
+
+def _rescue(checkpoint: Checkpoint, status: str, recorder: RunRecorder | None, args) -> str:
+    """Where the trained model is kept when --save failed: the run's file in the history (written
+    now if the run was not recorded). The text ends the error line."""
+    if recorder is None or recorder.model_path() is None:
+        try:
+            recorder = RunRecorder(history_store(args.history_budget), checkpoint.config.optimizer)
+        except EngineError as error:
+            return f"the history folder cannot be opened either ({error}): the trained model is lost"
+        recorder.finish(status, checkpoint)
+    path = recorder.model_path()
+    if path is None:
+        return f"it could not be kept in the history either ({recorder.failure}): the trained model is lost"
+    return f"the trained model is kept in {path} (copy it, or: python main.py runs export {recorder.run_id} PATH)"
+
+
+def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine, recorder: RunRecorder | None = None) -> RunEnd:
     end = None
     try:
         for event in trainer.run():
+            if recorder is not None:
+                recorder.observe(trainer, event)
             if isinstance(event, BatchEnd):
                 if not as_json:
                     bar.update(event.batch, event.batches_per_epoch,
@@ -132,6 +179,8 @@ def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine) -> RunEnd:
     except KeyboardInterrupt:
         trainer.stop()
         for event in trainer.run():  # finishes at once: evaluates and reports the run's end
+            if recorder is not None:
+                recorder.observe(trainer, event)
             if isinstance(event, RunEnd):
                 end = event
     return end

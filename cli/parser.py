@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.config import INITS, OPTIMIZERS, VALIDATIONS
+from core.run_history import BUDGET_ENV
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", help="write the trained model to this .npz file")
     train.add_argument("--resume", help="continue training the model saved in this .npz file")
     train.add_argument("--json", action="store_true", help="print one JSON object per line instead of text")
+    train.add_argument("--no-history", action="store_true",
+                       help="do not record the run in the history folder the window lists")
+    _add_history_budget(train)
 
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved model")
     evaluate.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
@@ -49,4 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     download = commands.add_parser("download", help="download MNIST into the data folder")
     download.add_argument("--data-dir", help="where to put the files (default: the application's data folder)")
+    _add_runs_command(commands)
     return parser
+
+
+def _add_history_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history-budget", metavar="SIZE",
+                        help=f"size of the history folder past which the oldest runs' models are removed, "
+                             f"like 2G or 500M (default ${BUDGET_ENV}, else 2G)")
+
+
+def _add_runs_command(commands) -> None:
+    runs = commands.add_parser("runs", help="list, show, export, delete or prune the runs in the history",
+                               description="The runs the window and `train` keep in the history folder.")
+    actions = runs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every run, newest first, and the files that are not runs")
+    show = actions.add_parser("show", help="one run's settings, results and curves")
+    show.add_argument("run", metavar="RUN", help="a run id, or the start of one")
+    export = actions.add_parser("export", help="write a run's model (.npz) or curves (.csv) to PATH")
+    export.add_argument("run", metavar="RUN", help="a run id, or the start of one")
+    export.add_argument("path", metavar="PATH", help="a .npz file for the model, a .csv file for the curves")
+    delete = actions.add_parser("delete", help="delete a run and its model")
+    delete.add_argument("run", metavar="RUN", help="a run id, or the start of one")
+    prune = actions.add_parser("prune", help="remove the oldest unpinned runs' models until the folder fits")
+    _add_history_budget(prune)
+    for action in (listing, show, export, delete, prune):
+        action.add_argument("--json", action="store_true", help="print JSON")

@@ -23,3 +23,11 @@ class ConfigError(EngineError, ValueError):
 
 class ImageFileError(EngineError):
     """An image given to classify cannot be read."""
+
+
+class RunHistoryError(EngineError):
+    """A run in the history folder cannot be found, read or touched (a bad id, a path outside it)."""
+
+
+class FileWriteError(EngineError):
+    """A file cannot be written where asked: a missing or read-only folder, a directory, a full disk."""

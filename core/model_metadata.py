@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bounded_json import JsonLimitError, loads_bounded
+from core.bounded_json import JsonBoundError, loads_bounded
 from core.config import CLASS_COUNT, INPUT_SIZE, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, TrainConfig
 from core.dataset import MAX_IMAGES
 from core.errors import ConfigError, ModelFileError
@@ -51,7 +51,7 @@ def parse_metadata(path: Path, text: str) -> ModelMetadata:
 
     try:
         metadata = loads_bounded(text, MAX_METADATA_CHARS, MAX_METADATA_DEPTH)
-    except JsonLimitError as error:
+    except JsonBoundError as error:
         raise fail("metadata", str(error)) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a model file of this application")

@@ -37,7 +37,7 @@ from core.explain import top_exciting
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
 from core.run_history import RunRecord, RunStore, export_curves_csv
-from core.run_state import Checkpoint
+from core.run_state import Checkpoint, History
 from core.wording import counted
 from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.hidden_map = MapView()
         self.teacher = HandwritingTeacher(parent=self)
         self.dataset_view = DatasetView()
-        self.history = HistoryView(self.store)
+        self.history = HistoryView(self.store, self.settings)
         self.drawing = DrawingPanel()
         self.tabs = QTabWidget()
         self._build_layout()
@@ -512,8 +512,7 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(not self.is_training())
         self.setWindowTitle(f"MNIST MLP — {source}")
 
-    def _add_history_to_charts(self, run_id: str, label: str, checkpoint: Checkpoint, visible: bool = True) -> None:
-        history = checkpoint.history
+    def _add_history_to_charts(self, run_id: str, label: str, history: History, visible: bool = True) -> None:
         if not history.epoch_losses:
             return
         batches = max(1, len(history.batch_losses) // len(history.epoch_losses))
@@ -539,7 +538,7 @@ class MainWindow(QMainWindow):
         # show_curves=False (the bundled model at start): its curves wait, unticked, in the runs
         # list, so a first look shows the user's own run and chart updates during training stay cheap
         self._add_history_to_charts(f"file-{self._loaded_runs}", f"{name}: {describe_run(checkpoint.config)}",
-                                    checkpoint, visible=show_curves)
+                                    checkpoint.history, visible=show_curves)
         return True
 
     def _on_load_triggered(self) -> None:
@@ -707,12 +706,21 @@ class MainWindow(QMainWindow):
     def _record(self, run_id: str) -> RunRecord | None:
         return next((record for record in self.history.records if record.run_id == run_id), None)
 
-    def show_stored_run(self, run_id: str) -> None:
-        checkpoint = self._stored_checkpoint(run_id)
+    def _stored_history(self, run_id: str) -> History | None:
+        """The run's curves: from its model file (with the batch losses), or from its summary when
+        the model was pruned."""
         record = self._record(run_id)
-        if checkpoint is not None and record is not None:
-            label = f"{record.started[5:16].replace('T', ' ')} {describe_run(checkpoint.config)}"
-            self._add_history_to_charts(run_id, label, checkpoint)
+        if record is not None and not record.model_kept:
+            return record.history()
+        checkpoint = self._stored_checkpoint(run_id)
+        return None if checkpoint is None else checkpoint.history
+
+    def show_stored_run(self, run_id: str) -> None:
+        record = self._record(run_id)
+        history = self._stored_history(run_id)
+        if history is not None and record is not None:
+            label = f"{record.started[5:16].replace('T', ' ')} {OPTIMIZER_LABELS[record.optimizer]} lr {record.lr:g}"
+            self._add_history_to_charts(run_id, label, history)
             self.tabs.setCurrentIndex(0)
 
     def load_stored_run(self, run_id: str) -> None:
@@ -722,14 +730,14 @@ class MainWindow(QMainWindow):
             self._set_current(checkpoint, f"run of {record.started.replace('T', ' ')}" if record else run_id)
 
     def _on_export_csv(self, run_id: str) -> None:
-        checkpoint = self._stored_checkpoint(run_id)
-        if checkpoint is None:
+        history = self._stored_history(run_id)
+        if history is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
                                               "CSV files (*.csv)")
         if path:
             try:
-                export_curves_csv(checkpoint.history, path)
+                export_curves_csv(history, path)
             except OSError as error:
                 self.show_error("Cannot export", f"{path}: {error.strerror or error}")
                 return
@@ -753,10 +761,14 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "Delete run", "Delete this run and its model from the data folder?")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.store.delete(run_id)
+        try:
+            self.store.delete(run_id)
+        except (OSError, EngineError) as error:
+            self.show_error("Cannot delete the run", str(error))
+            return
         if run_id in self.curves.runs:
             self._on_remove_run(run_id)
-        self.history.refresh()
+        self.history.refresh(frozenset({self.session.run_id}) if self.is_training() else frozenset())
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

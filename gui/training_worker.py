@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
-from core.errors import EngineError
+from core.errors import EngineError, RunHistoryError
 from core.events import BatchEnd, EpochEnd, Paused, RunEnd
 from core.run_history import RunStore, local_time
 from core.run_state import Checkpoint
@@ -219,8 +219,9 @@ class TrainingWorker(QObject):
             return
         try:
             record = self.store.save(self.run_id, self.started, status, checkpoint or trainer.checkpoint())
-        except OSError as error:  # a full disk must not end the run; the user hears of it
-            self.save_failed.emit(f"Could not save the run to {self.store.folder}: {error.strerror or error}")
+        except (OSError, RunHistoryError) as error:  # a full disk must not end the run; the user hears of it
+            reason = getattr(error, "strerror", None) or error
+            self.save_failed.emit(f"Could not save the run to {self.store.folder}: {reason}")
             self.store = None
             return
         self.run_saved.emit(record)
