@@ -23,3 +23,7 @@ class ConfigError(EngineError, ValueError):
 
 class ImageFileError(EngineError):
     """An image given to classify cannot be read."""
+
+
+class OptionalDependencyError(EngineError):
+    """A feature needs an optional package that is not installed; the message says how to get it."""
