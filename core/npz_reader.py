@@ -13,6 +13,7 @@ import io
 import math
 import zipfile
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -59,12 +60,13 @@ def array_file_names(data: bytes) -> list[str]:
 
 def _read_member(member, size: int, name: str, path: Path) -> np.ndarray:
     version = npy_format.read_magic(member)
-    if version == (1, 0):
-        shape, fortran_order, dtype = npy_format.read_array_header_1_0(member, max_header_size=MAX_HEADER_BYTES)
-    elif version == (2, 0):
-        shape, fortran_order, dtype = npy_format.read_array_header_2_0(member, max_header_size=MAX_HEADER_BYTES)
-    else:
+    readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
+    if version not in readers:
         raise ModelFileError(f"{path}: {name!r} is in .npy format version {version}, not read here")
+    try:  # numpy parses the header as a Python literal: whatever a damaged one raises means "damaged"
+        shape, fortran_order, dtype = readers[version](member, max_header_size=MAX_HEADER_BYTES)
+    except (ValueError, TypeError, SyntaxError, TokenError, RecursionError) as error:
+        raise ModelFileError(f"{path}: {name!r} has a damaged .npy header ({type(error).__name__})") from None
     if dtype.kind != "f" or dtype.itemsize not in (4, 8) or len(shape) > 2:
         raise ModelFileError(f"{path}: {name!r} is a {dtype} array of shape {shape}: "
                              "weights are float32 (or float64) vectors or matrices")

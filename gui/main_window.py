@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import TrainConfig
+from core.curves_jsonl import export_curves_jsonl
 from core.dataset import Dataset, default_data_dir, has_dataset_files, load_dataset, missing_files, resolve_data_dir
 from core.errors import ConfigError, EngineError
 from core.evaluation import Evaluation, evaluate
@@ -43,6 +44,7 @@ from gui.drawing_panel import DrawingPanel
 from gui.errors_view import ErrorsView
 from gui.filters_view import FiltersView
 from gui.history_view import HistoryView
+from gui.interchange_actions import InterchangeActions
 from gui.race_table import RaceTable
 from gui.runs_list import RunsList
 from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
@@ -50,6 +52,9 @@ from gui.training_session import TrainingSession
 from gui.training_worker import BatchProgress, Progress, WeightsSnapshot
 
 STOPPING = "stopping…"
+CSV_FILTER = "CSV files (*.csv)"
+JSONL_FILTER = "JSON Lines, as train --json prints (*.jsonl)"
+ENDED = ("finished", "stopped", "diverged")  # a run's status once it has its last line (curves_jsonl.test_line)
 
 
 def describe_run(config: TrainConfig) -> str:
@@ -142,6 +147,10 @@ class MainWindow(QMainWindow):
         for action in (self.load_action, self.save_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        self.interchange = InterchangeActions(self, self.settings, lambda: self.current)
+        file_menu.addActions([self.interchange.import_action, self.interchange.export_action])
+        file_menu.setToolTipsVisible(True)  # the greyed-out Export says what it needs
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
@@ -178,10 +187,14 @@ class MainWindow(QMainWindow):
         self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
-        self.history.export_csv_requested.connect(self._on_export_csv)
+        self.history.export_curves_requested.connect(self._on_export_curves)
         self.history.export_png_requested.connect(self._on_export_png)
         self.history.delete_requested.connect(self._on_delete_run)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.interchange.imported.connect(self._set_current)
+        self.interchange.failed.connect(self.show_error)
+        self.interchange.status_message.connect(self._on_warning)
+        self.save_action.changed.connect(lambda: self.interchange.set_export_allowed(self.save_action.isEnabled()))
 
     # -- the session's state, read from the window ----------------------------------------------------
     @property
@@ -602,19 +615,27 @@ class MainWindow(QMainWindow):
         if checkpoint is not None:
             self._set_current(checkpoint, f"run of {record.started.replace('T', ' ')}" if record else run_id)
 
-    def _on_export_csv(self, run_id: str) -> None:
+    def _on_export_curves(self, run_id: str) -> None:
         checkpoint = self._stored_checkpoint(run_id)
         if checkpoint is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
-                                              "CSV files (*.csv)")
-        if path:
-            try:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
+                                                   f"{CSV_FILTER};;{JSONL_FILTER}")
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".csv", ".jsonl"):
+            path += ".jsonl" if chosen == JSONL_FILTER else ".csv"
+        record = self._record(run_id)
+        try:
+            if path.lower().endswith(".jsonl"):
+                status = record.status if record is not None and record.status in ENDED else None
+                export_curves_jsonl(checkpoint.history, status, path)
+            else:
                 export_curves_csv(checkpoint.history, path)
-            except OSError as error:
-                self.show_error("Cannot export", f"{path}: {error.strerror or error}")
-                return
-            self.statusBar().showMessage(f"Curves written to {path}", 8000)
+        except OSError as error:
+            self.show_error("Cannot export", f"{path}: {error.strerror or error}")
+            return
+        self.statusBar().showMessage(f"Curves written to {path}", 8000)
 
     def _on_export_png(self, run_id: str) -> None:
         if run_id not in self.curves.runs:
