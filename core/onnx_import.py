@@ -207,10 +207,11 @@ class _ChainWalk:
         if len(shape) > 2 or any(size < 0 for size in shape):
             raise self._unsupported(node, index, f"its weight {name!r} has shape {shape}")
         count = math.prod(shape)
-        if tensor.raw_data:
-            if len(tensor.raw_data) != count * dtype.itemsize:
-                raise _Refusal(f"the weight {name!r} holds {len(tensor.raw_data)} bytes for shape {shape}")
-            values = np.frombuffer(tensor.raw_data, dtype)
+        raw = tensor.raw_data  # each read of the field may copy it
+        if raw:
+            if len(raw) != count * dtype.itemsize:
+                raise _Refusal(f"the weight {name!r} holds {len(raw)} bytes for shape {shape}")
+            values = np.frombuffer(raw, dtype)
         else:
             typed = tensor.float_data if dtype.itemsize == 4 else tensor.double_data
             if len(typed) != count:
