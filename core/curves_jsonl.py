@@ -15,6 +15,8 @@ from core.atomic_file import write_atomically
 from core.config import TrainConfig
 from core.run_state import History
 
+ENDED_STATUSES = ("finished", "stopped", "diverged")  # a run with one of these has its last line
+
 
 def epoch_line(epoch: int, loss: float, val_acc: float, seconds: float, lr: float) -> dict:
     """An epoch's line: `epoch` 1-based, `val_acc` a fraction, `lr` the rate used during the epoch."""
@@ -37,10 +39,11 @@ def ended_status(history: History, config: TrainConfig) -> str | None:
 
 
 def curves_jsonl(history: History, status: str | None) -> str:
-    """The lines `train --json` printed for this run: its epochs, then its end unless `status` is None."""
+    """The lines `train --json` printed for this run: its epochs, then its end when `status` says it
+    ended (one of ENDED_STATUSES; not "running", "interrupted" or None)."""
     lines = [epoch_line(epoch, *row) for epoch, row in
              enumerate(zip(history.epoch_losses, history.val_accs, history.epoch_seconds, history.lrs), 1)]
-    if status is not None:
+    if status in ENDED_STATUSES:
         lines.append(test_line(history.test_acc, status, len(history.epoch_losses)))
     return "".join(json.dumps(line) + "\n" for line in lines)
 

@@ -105,9 +105,10 @@ class _ChainWalk:
                 self._gemm(node, index)
             elif node.op_type == "MatMul" and self.expect == "dense":
                 index += self._matmul(node, index, nodes[index + 1] if index + 1 < len(nodes) else None)
-            elif node.op_type == "Relu" and self.expect == "activation":
+            elif node.op_type == "Relu" and self.expect == "activation" and len(node.input) == 1:
+                self._check_attributes(node, index, {})
                 self._follow(node, index, expect="dense")
-            elif node.op_type in ("Softmax", "LogSoftmax") and self.expect == "activation":
+            elif node.op_type in ("Softmax", "LogSoftmax") and self.expect == "activation" and len(node.input) == 1:
                 self._check_attributes(node, index, {"axis": (1, -1)})
                 self._follow(node, index, expect="end")
                 self.output = "softmax" if node.op_type == "Softmax" else "log-softmax"

@@ -54,7 +54,6 @@ from gui.training_worker import BatchProgress, Progress, WeightsSnapshot
 STOPPING = "stopping…"
 CSV_FILTER = "CSV files (*.csv)"
 JSONL_FILTER = "JSON Lines, as train --json prints (*.jsonl)"
-ENDED = ("finished", "stopped", "diverged")  # a run's status once it has its last line (curves_jsonl.test_line)
 
 
 def describe_run(config: TrainConfig) -> str:
@@ -628,8 +627,7 @@ class MainWindow(QMainWindow):
         record = self._record(run_id)
         try:
             if path.lower().endswith(".jsonl"):
-                status = record.status if record is not None and record.status in ENDED else None
-                export_curves_jsonl(checkpoint.history, status, path)
+                export_curves_jsonl(checkpoint.history, record.status if record is not None else None, path)
             else:
                 export_curves_csv(checkpoint.history, path)
         except OSError as error:

@@ -24,8 +24,9 @@ def test_each_epoch_is_one_line_and_an_ended_run_closes_with_its_test_line(tmp_p
 
 
 def test_a_run_that_never_ended_has_no_test_line():
-    text = curves_jsonl(history(2), None)
-    assert [json.loads(line)["event"] for line in text.splitlines()] == ["epoch", "epoch"]
+    for status in (None, "running", "interrupted"):
+        text = curves_jsonl(history(2), status)
+        assert [json.loads(line)["event"] for line in text.splitlines()] == ["epoch", "epoch"]
     assert curves_jsonl(History(), None) == ""
 
 
