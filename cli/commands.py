@@ -7,11 +7,13 @@ import re
 import sys
 from pathlib import Path
 
+from cli.interchange import export_model, import_model
 from cli.parser import build_parser
 from cli.progress import ProgressLine
 from cli.runs_command import history_store, runs
 from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.config import TrainConfig, parse_hidden
+from core.curves_jsonl import epoch_line, test_line
 from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.download import DownloadProgress, download_mnist
 from core.errors import EngineError, ModelFileError
@@ -30,7 +32,7 @@ def run_cli(argv: list[str]) -> int:
         build_parser().print_help()
         return 0
     handler = {"train": train, "evaluate": evaluate, "predict": predict, "download": download,
-               "runs": runs}[args.command]
+               "runs": runs, "export": export_model, "import": import_model}[args.command]
     try:
         return handler(args)
     except EngineError as error:
@@ -110,7 +112,7 @@ def train(args) -> int:
     if recorder is not None and recorder.store is not None:
         store.prune(keep=frozenset({recorder.run_id}))
     if args.json:
-        _print_json(event="test", test_acc=end.test_acc, status=end.status, epochs=end.epochs_done)
+        _print_json(**test_line(end.test_acc, end.status, end.epochs_done))
     else:
         print(f"{end.message}" if end.status != "finished" else
               f"test accuracy {end.test_acc:.2%} after {counted(end.epochs_done, 'epoch')} "
@@ -168,8 +170,7 @@ def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine, recorder: RunReco
                                f"epoch {event.epoch} loss {event.loss:.4f} {event.samples_per_second:,.0f} samples/s")
             elif isinstance(event, EpochEnd):
                 if as_json:
-                    _print_json(event="epoch", epoch=event.epoch, loss=event.loss, val_acc=event.val_acc,
-                                seconds=event.seconds, lr=event.lr)
+                    _print_json(**epoch_line(event.epoch, event.loss, event.val_acc, event.seconds, event.lr))
                 else:
                     bar.finish()
                     print(f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cli.interchange import EXPORT_FORMATS
 from core.config import INITS, OPTIMIZERS, VALIDATIONS
 from core.run_history import BUDGET_ENV
 
@@ -50,6 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files: a digit, any size")
+
+    export = commands.add_parser("export", help="write a saved model as ONNX or a PyTorch-style state dict, "
+                                                "or its curves as CSV or JSON Lines")
+    export.add_argument("--format", choices=EXPORT_FORMATS,
+                        help="onnx, state-dict (.npz), csv or jsonl (default: from OUT's extension)")
+    export.add_argument("model", metavar="MODEL", help="model .npz file (assets/pretrained.npz: the bundled one)")
+    export.add_argument("out", metavar="OUT", help="file to write")
+
+    import_ = commands.add_parser("import", help="make a model file of an ONNX MLP or a PyTorch-style state dict",
+                                  description="Import dense layers with ReLU (784 inputs, 10 classes) from an ONNX "
+                                              "file or a PyTorch-style state dict saved as .npz (0.weight, 0.bias, "
+                                              "2.weight, ...) into a model file for evaluate, predict, the window "
+                                              "and train --resume.")
+    import_.add_argument("source", metavar="IN", help="the .onnx file or the state dict .npz")
+    import_.add_argument("out", metavar="OUT", help="the model .npz file to write")
 
     download = commands.add_parser("download", help="download MNIST into the data folder")
     download.add_argument("--data-dir", help="where to put the files (default: the application's data folder)")

@@ -31,3 +31,7 @@ class RunHistoryError(EngineError):
 
 class FileWriteError(EngineError):
     """A file cannot be written where asked: a missing or read-only folder, a directory, a full disk."""
+
+
+class OptionalDependencyError(EngineError):
+    """A feature needs an optional package that is not installed; the message says how to get it."""

@@ -110,9 +110,10 @@ class NpzArchive:
             raise self.fail(name, f"{info.compress_size:,} compressed bytes inflate to {info.file_size:,}: "
                                   f"not an array this application writes")
 
-    def read(self, name: str, kinds: str, ndim: int) -> np.ndarray:
+    def read(self, name: str, kinds: str, ndim: int | tuple[int, ...]) -> np.ndarray:
         """The member's array, writable and in native byte order; its dtype kind must be one of
-        `kinds` ('f' float, 'i' signed, 'u' unsigned, 'U' text) and it must have `ndim` dimensions.
+        `kinds` ('f' float, 'i' signed, 'u' unsigned, 'U' text) and it must have `ndim` dimensions
+        (or one of the numbers in a tuple).
 
         Call check_members first: the data read is at most the member's checked size.
         """
@@ -129,7 +130,8 @@ class NpzArchive:
         array = np.frombuffer(data, dtype=dtype).reshape(shape)
         return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
 
-    def _read_header(self, name: str, member, member_size: int, kinds: str, ndim: int) -> tuple[np.dtype, tuple]:
+    def _read_header(self, name: str, member, member_size: int, kinds: str,
+                     ndim: int | tuple[int, ...]) -> tuple[np.dtype, tuple]:
         preamble = member.read(len(NPY_MAGIC) + 2)
         if len(preamble) < 8 or not preamble.startswith(NPY_MAGIC):
             raise self.fail(name, "not a .npy array")
@@ -162,9 +164,10 @@ class NpzArchive:
             raise self.fail(name, f"unknown data type {descr!r}") from None
         if dtype.kind not in kinds or dtype.hasobject or dtype.itemsize == 0:
             raise self.fail(name, f"data type {dtype}, expected {_kind_names(kinds)}")
-        if len(shape) != ndim:
-            raise self.fail(name, f"{len(shape)}-d array, expected {ndim}-d")
-        if fortran_order and ndim > 1:
+        allowed = ndim if isinstance(ndim, tuple) else (ndim,)
+        if len(shape) not in allowed:
+            raise self.fail(name, f"{len(shape)}-d array, expected {' or '.join(map(str, allowed))}-d")
+        if fortran_order and len(shape) > 1:
             raise self.fail(name, "stored in Fortran order, which this application never writes")
         data_bytes = dtype.itemsize * math.prod(shape)
         header_end = len(preamble) + len(length_bytes) + header_length
@@ -257,3 +260,15 @@ def _read_exactly(stream, count: int) -> bytearray | None:
 def _kind_names(kinds: str) -> str:
     names = {"f": "floats", "i": "integers", "u": "integers", "U": "text"}
     return " or ".join(dict.fromkeys(names[kind] for kind in kinds))
+
+
+def read_float_arrays(path: str | os.PathLike, budget: int) -> dict[str, np.ndarray]:
+    """Every member of the .npz at `path` as a 1-d or 2-d float array, by name, at most `budget`
+    bytes of data in all: an archive whose member names are not known in advance (a state dict)."""
+    with NpzArchive(path) as archive:
+        arrays, remaining = {}, budget
+        for name, info in archive.members.items():
+            archive.check_member(name, remaining)
+            remaining -= info.file_size
+            arrays[name] = archive.read(name, "f", (1, 2))
+        return arrays

@@ -75,7 +75,7 @@ def budget_from_settings(settings: QSettings | None) -> int:
 class HistoryView(QWidget):
     show_requested = Signal(str)  # run id: draw its curves on the charts
     load_requested = Signal(str)  # run id: make its model the current one
-    export_csv_requested = Signal(str)
+    export_curves_requested = Signal(str)  # run id: save its per-epoch curves (CSV or JSON Lines)
     export_png_requested = Signal(str)
     delete_requested = Signal(str)
 
@@ -120,7 +120,8 @@ class HistoryView(QWidget):
         row = QHBoxLayout()
         for key, text, tip in (("show", "Show on charts", "Draw the run's curves beside this session's runs"),
                                ("load", "Load model", "Make the run's model the current one (drawing pad, Save)"),
-                               ("csv", "Export CSV…", "Save the run's per-epoch curves as a CSV file"),
+                               ("curves", "Export curves…", "Save the run's per-epoch curves as CSV, or as "
+                                                             "JSON Lines with the fields of train --json"),
                                ("png", "Export chart…", "Save the charts, with this run on them, as a PNG image"),
                                ("pin", "Pin", "Keep the run's model whatever the folder's budget (or unpin it)"),
                                ("delete", "Delete", "Delete the run and its model from the data folder (Delete)")):
@@ -140,7 +141,7 @@ class HistoryView(QWidget):
         layout.addWidget(self.unreadable_label)
         layout.addLayout(row)
         layout.addLayout(place_row)
-        signals = {"show": self.show_requested, "load": self.load_requested, "csv": self.export_csv_requested,
+        signals = {"show": self.show_requested, "load": self.load_requested, "curves": self.export_curves_requested,
                    "png": self.export_png_requested, "delete": self.delete_requested}
         for key, signal in signals.items():
             self.buttons[key].clicked.connect(lambda _=False, signal=signal: self._emit_for_selected(signal))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import TrainConfig
+from core.curves_jsonl import export_curves_jsonl
 from core.dataset import Dataset, default_data_dir, has_dataset_files, load_dataset, missing_files, resolve_data_dir
 from core.errors import ConfigError, EngineError
 from core.evaluation import Evaluation, evaluate
@@ -48,6 +49,7 @@ from gui.errors_view import ErrorsView
 from gui.filters_view import FiltersView
 from gui.handwriting import FineTuneReport, HandwritingTeacher
 from gui.history_view import HistoryView
+from gui.interchange_actions import InterchangeActions
 from gui.map_view import MapView
 from gui.race_table import RaceTable
 from gui.runs_list import RunsList
@@ -56,6 +58,8 @@ from gui.training_session import TrainingSession
 from gui.training_worker import BatchProgress, Progress, WeightsSnapshot
 
 STOPPING = "stopping…"
+CSV_FILTER = "CSV files (*.csv)"
+JSONL_FILTER = "JSON Lines, as train --json prints (*.jsonl)"
 
 
 def describe_run(config: TrainConfig) -> str:
@@ -161,6 +165,9 @@ class MainWindow(QMainWindow):
         for action in (self.load_action, self.save_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        self.interchange = InterchangeActions(self, self.settings, lambda: self.current)
+        file_menu.addActions([self.interchange.import_action, self.interchange.export_action])
+        file_menu.setToolTipsVisible(True)  # the greyed-out Export says what it needs
         handwriting = file_menu.addMenu("My &handwriting")
         self.export_personal_action = QAction("&Export as IDX files…", self, triggered=self._export_personal_set)
         self.clear_personal_action = QAction("&Clear…", self, triggered=self._clear_personal_set)
@@ -209,10 +216,14 @@ class MainWindow(QMainWindow):
         self.dataset_view.image_chosen.connect(self._on_training_image_chosen)
         self.history.show_requested.connect(self.show_stored_run)
         self.history.load_requested.connect(self.load_stored_run)
-        self.history.export_csv_requested.connect(self._on_export_csv)
+        self.history.export_curves_requested.connect(self._on_export_curves)
         self.history.export_png_requested.connect(self._on_export_png)
         self.history.delete_requested.connect(self._on_delete_run)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.interchange.imported.connect(self._set_current)
+        self.interchange.failed.connect(self.show_error)
+        self.interchange.status_message.connect(self._on_warning)
+        self.save_action.changed.connect(lambda: self.interchange.set_export_allowed(self.save_action.isEnabled()))
 
     # -- the session's state, read from the window ----------------------------------------------------
     @property
@@ -729,19 +740,26 @@ class MainWindow(QMainWindow):
         if checkpoint is not None:
             self._set_current(checkpoint, f"run of {record.started.replace('T', ' ')}" if record else run_id)
 
-    def _on_export_csv(self, run_id: str) -> None:
+    def _on_export_curves(self, run_id: str) -> None:
         history = self._stored_history(run_id)
         if history is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
-                                              "CSV files (*.csv)")
-        if path:
-            try:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export curves", str(Path.home() / f"{run_id}.csv"),
+                                                   f"{CSV_FILTER};;{JSONL_FILTER}")
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".csv", ".jsonl"):
+            path += ".jsonl" if chosen == JSONL_FILTER else ".csv"
+        record = self._record(run_id)
+        try:
+            if path.lower().endswith(".jsonl"):
+                export_curves_jsonl(history, record.status if record is not None else None, path)
+            else:
                 export_curves_csv(history, path)
-            except OSError as error:
-                self.show_error("Cannot export", f"{path}: {error.strerror or error}")
-                return
-            self.statusBar().showMessage(f"Curves written to {path}", 8000)
+        except OSError as error:
+            self.show_error("Cannot export", f"{path}: {error.strerror or error}")
+            return
+        self.statusBar().showMessage(f"Curves written to {path}", 8000)
 
     def _on_export_png(self, run_id: str) -> None:
         if run_id not in self.curves.runs:

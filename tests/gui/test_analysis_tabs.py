@@ -129,7 +129,7 @@ def test_a_finished_run_is_kept_and_can_be_shown_loaded_exported_and_deleted(qtb
     csv_path, png_path = tmp_path / "curves.csv", tmp_path / "chart.png"
     answers = iter([(str(csv_path), ""), (str(png_path), "")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: next(answers))
-    qtbot.mouseClick(history.buttons["csv"], LEFT)
+    qtbot.mouseClick(history.buttons["curves"], LEFT)
     rows = list(csv.reader(csv_path.open()))
     assert rows[0][0] == "epoch" and len(rows) == 3
     history.table.selectRow(0)
