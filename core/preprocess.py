@@ -20,6 +20,11 @@ import numpy as np
 FRAME = 28
 BOX = 20
 MASS_CENTER = FRAME / 2  # (row, column) of MNIST's centers of mass, in pixel indices: see above
+# How wide a pen draws, in pixels of the 28x28 frame, for a digit to carry as much ink as MNIST's:
+# test digits redrawn on the pad along their skeletons (tests/drawn_digits.py) came out with 84 of
+# 784 pixel values a digit at 2.0, 91 at 2.2, 102.6 at 2.5, and MNIST's training digits have 102.1
+# (ink pixels 18.9 % against 19.1 %, their mean 0.69 against 0.68). See model_pen_width.
+MNIST_STROKE = 2.5
 INK_THRESHOLD = 0.1  # below this (in [0, 1]) a pixel is background, not ink
 FLOAT = np.float32
 
@@ -46,6 +51,19 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     if not digit.any():
         return None
     return _center_by_mass(digit)
+
+
+def model_pen_width(extent: float, minimum: float) -> float:
+    """The pen width with which to render strokes spanning `extent` (the longer side of the box of
+    their points) for the model: MNIST_STROKE px once the ink's longer side is scaled to BOX px.
+
+    A pad whose pen has one width for every drawing would give a digit drawn small strokes twice
+    as thick, in the model's 28x28 frame, as one drawn large (21 px on the 280-px pad: 4.7 px in
+    the frame for a digit 90 px high, 1.8 px for one 230 px high); MNIST's writers filled a box of
+    one size. The ink's side is extent + width, so width = MNIST_STROKE * extent / (BOX - MNIST_STROKE).
+    `minimum` (same units) is for a dot or a short dash, whose extent says nothing.
+    """
+    return max(minimum, MNIST_STROKE * extent / (BOX - MNIST_STROKE))
 
 
 def _as_unit_float(image: np.ndarray) -> np.ndarray:
