@@ -71,6 +71,7 @@ def config_from_args(args) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.decay,
         momentum=args.momentum, beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
         hidden=parse_hidden(args.hidden) if args.hidden else None, init=args.init, validation=args.validation,
+        augment=args.augment,
     )
 
 
@@ -91,7 +92,8 @@ def train(args) -> int:
     if not args.json:
         hidden = ",".join(str(size) for size in config.hidden)
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
-              f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}")
+              f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}"
+              + (" augmented" if config.augment else ""))
     bar = ProgressLine()
     end = _drive(trainer, args.json, bar)
     if args.save:

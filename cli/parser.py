@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "asm: sqrt(2/fan_in) as its assembly (default he)")
     train.add_argument("--validation", choices=VALIDATIONS,
                        help="seed: test images 9000-9999 (default, as the seed); holdout: last 5000 training images")
+    train.add_argument("--augment", action="store_true", default=None,
+                       help="distort the training images afresh each epoch: shifts, rotations, scaling, shear, "
+                            "elastic distortion, stroke thickness (drawn digits then read better)")
     train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
     train.add_argument("--save", help="write the trained model to this .npz file")
     train.add_argument("--resume", help="continue training the model saved in this .npz file")

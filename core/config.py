@@ -47,6 +47,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = field(default=(256, 128, 64))
     init: str = "he"
     validation: str = "seed"
+    augment: bool = False  # distort the training images afresh each epoch (core/augment.py)
 
     @classmethod
     def for_optimizer(cls, optimizer: str, **overrides) -> TrainConfig:
@@ -60,6 +61,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(size) for size in self.hidden))
+        if not isinstance(self.augment, bool):
+            raise ConfigError("augment must be true or false")
         self.validate()
 
     def validate(self) -> None:
