@@ -151,6 +151,8 @@ def _load_model(path: str | None) -> Checkpoint:
 def evaluate(args) -> int:
     checkpoint = _load_model(args.model)
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
+    if args.robustness:
+        return _evaluate_robustness(checkpoint, dataset, args.json)
     predicted = checkpoint.model.predict(dataset.test_images)
     classes = len(dataset.class_names)
     matrix = confusion_matrix(dataset.test_labels, predicted, classes)
@@ -166,6 +168,15 @@ def evaluate(args) -> int:
     print(" " * 8 + "".join(f"{name:>{width}}" for name in names))
     for name, row in zip(names, matrix):
         print(f"{name:>8}" + "".join(f"{int(count):>{width}}" for count in row))
+    return 0
+
+
+def _evaluate_robustness(checkpoint: Checkpoint, dataset: Dataset, as_json: bool) -> int:
+    from cli.robustness_report import print_robustness
+    from core.robustness import SAMPLE, robustness_curves
+
+    curves = robustness_curves(checkpoint.model, dataset.test_images, dataset.test_labels)
+    print_robustness(curves, dataset.name, min(SAMPLE, len(dataset.test_images)), as_json)
     return 0
 
 

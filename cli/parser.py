@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved model")
     evaluate.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
     evaluate.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    evaluate.add_argument("--robustness", action="store_true",
+                          help="instead, accuracy as the test digits are shifted, rotated, scaled, thickened, noised")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = commands.add_parser("predict", help="classify digit images (PNG or JPEG)")
