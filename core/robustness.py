@@ -95,3 +95,31 @@ def robustness_curves(model: MLP, images: np.ndarray, labels: np.ndarray, seed: 
             accuracies.append(float(np.mean(model.predict(changed) == labels)))
         curves.append(RobustnessCurve(name, UNITS[name], tuple(float(level) for level in levels), tuple(accuracies)))
     return curves
+
+
+@dataclass(frozen=True)
+class RobustnessComparison:
+    """The curves of the current model and, when one was chosen, of a second one, with their names."""
+
+    first: list[RobustnessCurve]
+    first_name: str
+    second: list[RobustnessCurve] | None = None
+    second_name: str = ""
+
+
+def compare_robustness(model: MLP, name: str, second_path, images: np.ndarray, labels: np.ndarray,
+                       ) -> RobustnessComparison:
+    """Curves of `model` and of the model saved at `second_path` (None: none), on the same images.
+
+    Raises ModelFileError when the second file cannot be read, ValueError when its model does not
+    take these images.
+    """
+    from core.model_file import load_checkpoint
+
+    first = robustness_curves(model, images, labels)
+    if second_path is None:
+        return RobustnessComparison(first, name)
+    second = load_checkpoint(second_path).model
+    if second.layer_sizes[0] != model.layer_sizes[0]:
+        raise ValueError(f"{second_path}: its model reads {second.layer_sizes[0]} pixels, not {model.layer_sizes[0]}")
+    return RobustnessComparison(first, name, robustness_curves(second, images, labels), str(second_path))
