@@ -55,7 +55,7 @@ def draw_parameters(count: int, rng: np.random.Generator, distortions: Distortio
     shear = rng.uniform(-d.shear, d.shear, count)
     shift = rng.uniform(-d.shift, d.shift, (count, 2))
     cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-    # rotation-and-scale times a shear that moves columns by `shear` per row below the center
+    # a shear (columns moved by `shear` per row from the center) after the rotation and scaling
     matrix = np.empty((count, 2, 2))
     matrix[:, 0, 0], matrix[:, 0, 1] = cos, -sin
     matrix[:, 1, 0], matrix[:, 1, 1] = sin + cos * shear, cos - sin * shear
