@@ -79,6 +79,7 @@ def config_from_args(args) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.decay,
         momentum=args.momentum, beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
         hidden=parse_hidden(args.hidden) if args.hidden else None, init=args.init, validation=args.validation,
+        augment=args.augment,
     )
 
 
@@ -103,7 +104,8 @@ def train(args) -> int:
     if not args.json:
         hidden = ",".join(str(size) for size in config.hidden)
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
-              f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}")
+              f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}"
+              + (" augmented" if config.augment else ""))
     bar = ProgressLine()
     recorder = None if store is None else RunRecorder(store, config.optimizer, save_interval_from_environment())
     end = _drive(trainer, args.json, bar, recorder)
@@ -201,6 +203,8 @@ def _load_model(path: str | None) -> Checkpoint:
 def evaluate(args) -> int:
     checkpoint = _load_model(args.model)
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
+    if args.robustness:
+        return _evaluate_robustness(checkpoint, dataset, args.json)
     predicted = checkpoint.model.predict(dataset.test_images)
     classes = len(dataset.class_names)
     matrix = confusion_matrix(dataset.test_labels, predicted, classes)
@@ -216,6 +220,15 @@ def evaluate(args) -> int:
     print(" " * 8 + "".join(f"{name:>{width}}" for name in names))
     for name, row in zip(names, matrix):
         print(f"{name:>8}" + "".join(f"{int(count):>{width}}" for count in row))
+    return 0
+
+
+def _evaluate_robustness(checkpoint: Checkpoint, dataset: Dataset, as_json: bool) -> int:
+    from cli.robustness_report import print_robustness
+    from core.robustness import SAMPLE, robustness_curves
+
+    curves = robustness_curves(checkpoint.model, dataset.test_images, dataset.test_labels)
+    print_robustness(curves, dataset.name, min(SAMPLE, len(dataset.test_images)), as_json)
     return 0
 
 

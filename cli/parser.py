@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "asm: sqrt(2/fan_in) as its assembly (default he)")
     train.add_argument("--validation", choices=VALIDATIONS,
                        help="seed: test images 9000-9999 (default, as the seed); holdout: last 5000 training images")
+    train.add_argument("--augment", action="store_true", default=None,
+                       help="distort the training images afresh each epoch: shifts, rotations, scaling, shear, "
+                            "elastic distortion, stroke thickness (drawn digits then read better)")
     train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
     train.add_argument("--save", help="write the trained model to this .npz file")
     train.add_argument("--resume", help="continue training the model saved in this .npz file")
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved model")
     evaluate.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
     evaluate.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    evaluate.add_argument("--robustness", action="store_true",
+                          help="instead, accuracy as the test digits are shifted, rotated, scaled, thickened, noised")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     predict = commands.add_parser("predict", help="classify digit images (PNG or JPEG)")

@@ -49,6 +49,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = field(default=(256, 128, 64))
     init: str = "he"
     validation: str = "seed"
+    augment: bool = False  # distort the training images afresh each epoch (core/augment.py)
 
     @classmethod
     def for_optimizer(cls, optimizer: str, **overrides) -> TrainConfig:
@@ -62,6 +63,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(size) for size in self.hidden))
+        if not isinstance(self.augment, bool):
+            raise ConfigError("augment must be true or false")
         self.validate()
 
     def validate(self) -> None:
@@ -121,7 +124,11 @@ def _typed_setting(name: str, value, default):
     def wrong(expected: str) -> ConfigError:
         return ConfigError(f"{name} must be {expected}, not {type(value).__name__} {str(value)[:40]!r}")
 
-    if isinstance(default, bool) or isinstance(value, bool):
+    if isinstance(default, bool):  # a switch (augment): true or false, not 0 or "yes"
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if isinstance(value, bool):
         raise wrong("a number" if not isinstance(default, str) else "text")
     if isinstance(default, str):
         if not isinstance(value, str):

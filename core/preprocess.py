@@ -4,6 +4,13 @@ MNIST's recipe (LeCun et al.): crop to the ink's bounding box, scale it anti-ali
 so its longer side is 20 px, and place it in a 28x28 frame with its center of mass at the center.
 A pad that skipped this and shrank its canvas straight to 28x28 would feed the model digits that
 are too big, too small or off-center, and it would fail on digits that are drawn well.
+
+"The center" is where MNIST's digits have it, measured: row 13.996 +- 0.289, column 14.007 +-
+0.291 over the 60,000 training images (13.993 / 14.008 on the test set), i.e. pixel (14, 14) up
+to the whole-pixel placement (a uniform +-0.5 has a spread of 0.289). The frame's geometric
+center, (13.5, 13.5), would put every drawing half a pixel up and left of every training digit.
+tests/core/test_preprocess_mnist.py pins this and the other steps (box, anti-aliasing, ink) to
+statistics of the training set itself.
 """
 
 from __future__ import annotations
@@ -12,6 +19,12 @@ import numpy as np
 
 FRAME = 28
 BOX = 20
+MASS_CENTER = FRAME / 2  # (row, column) of MNIST's centers of mass, in pixel indices: see above
+# How wide a pen draws, in pixels of the 28x28 frame, for a digit to carry as much ink as MNIST's:
+# test digits redrawn on the pad along their skeletons (tests/drawn_digits.py) came out with 84 of
+# 784 pixel values a digit at 2.0, 91 at 2.2, 102.6 at 2.5, and MNIST's training digits have 102.1
+# (ink pixels 18.9 % against 19.1 %, their mean 0.69 against 0.68). See model_pen_width.
+MNIST_STROKE = 2.5
 INK_THRESHOLD = 0.1  # below this (in [0, 1], above the background) a pixel is background, not ink
 MIN_CONTRAST = 0.25  # the brightest ink must stand this far out of the background (uniform grey: 0)
 MIN_INK_PIXELS = 4  # fewer ink pixels than this, or than MIN_INK_FRACTION of the picture, are specks
@@ -46,7 +59,24 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     digit = np.clip(resize_area(cropped, height, width), 0.0, 1.0)
     if float(digit.max()) < MIN_INK_AFTER_SCALING:
         return None  # specks scattered far apart: nothing is left of them at MNIST's size
+    # in MNIST's 256 ink levels: the resampling's traces below half a level are no ink there either
+    digit = np.round(digit * 255) / FLOAT(255)
+    if not digit.any():
+        return None
     return _center_by_mass(digit)
+
+
+def model_pen_width(extent: float, minimum: float) -> float:
+    """The pen width with which to render strokes spanning `extent` (the longer side of the box of
+    their points) for the model: MNIST_STROKE px once the ink's longer side is scaled to BOX px.
+
+    A pad whose pen has one width for every drawing would give a digit drawn small strokes twice
+    as thick, in the model's 28x28 frame, as one drawn large (21 px on the 280-px pad: 4.7 px in
+    the frame for a digit 90 px high, 1.8 px for one 230 px high); MNIST's writers filled a box of
+    one size. The ink's side is extent + width, so width = MNIST_STROKE * extent / (BOX - MNIST_STROKE).
+    `minimum` (same units) is for a dot or a short dash, whose extent says nothing.
+    """
+    return max(minimum, MNIST_STROKE * extent / (BOX - MNIST_STROKE))
 
 
 def _as_unit_float(image: np.ndarray) -> np.ndarray:
@@ -85,15 +115,15 @@ def _area_weights(source: int, target: int) -> np.ndarray:
 
 
 def _center_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Place `digit` in the 28x28 frame so its center of mass lands on the frame's center."""
+    """Place `digit` in the 28x28 frame so its center of mass lands where MNIST's do (MASS_CENTER)."""
     height, width = digit.shape
     total = digit.sum()
     mass_row = float((digit.sum(axis=1) * np.arange(height)).sum() / total)
     mass_col = float((digit.sum(axis=0) * np.arange(width)).sum() / total)
-    center = (FRAME - 1) / 2
-    # keep the whole digit inside the frame even when its mass lies far off its box's center
-    top = int(np.clip(round(center - mass_row), 0, FRAME - height))
-    left = int(np.clip(round(center - mass_col), 0, FRAME - width))
+    # whole-pixel placement, as MNIST's; the whole digit stays inside the frame even when its mass
+    # lies far off its box's center
+    top = int(np.clip(np.floor(MASS_CENTER - mass_row + 0.5), 0, FRAME - height))
+    left = int(np.clip(np.floor(MASS_CENTER - mass_col + 0.5), 0, FRAME - width))
     frame = np.zeros((FRAME, FRAME), dtype=FLOAT)
     frame[top:top + height, left:left + width] = digit
     return frame

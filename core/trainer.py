@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.augment import EpochImages
 from core.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
 from core.events import BatchEnd, EpochEnd, Paused, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
@@ -86,6 +87,7 @@ class Trainer:
         self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self._control = RunControl()
+        self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None) -> Trainer:
@@ -141,15 +143,19 @@ class Trainer:
         config = self.config
         step = TrainingStep(config.layer_sizes, config.batch_size)
         grads = ParameterBuffer(config.layer_sizes)
-        images = self._training_images(step)
+        if config.augment:
+            self._epoch_images = EpochImages(self.splits.train_images, config.seed, sparse=step.fused)
+        images = None if config.augment else self._training_images(step)
         shuffler = LCG(self.position.shuffle_state)
         try:
             with step.single_threaded_blas:  # once for the whole loop, not at every step
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
+            if self._epoch_images is not None:
+                self._epoch_images.close()
             self._control.end()
 
-    def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages,
+    def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages | None,
                 shuffler: LCG) -> Iterator[TrainingEvent]:
         """The body of `run`, with BLAS kept on one thread around it.
 
@@ -178,6 +184,8 @@ class Trainer:
             epoch_start_loss_index = len(history.batch_losses) - position.next_batch
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
+            if self._epoch_images is not None:  # the hook: this epoch's distorted images (waited for in its time)
+                images = self._epoch_images.for_epoch(epoch, prepare_next=epoch < config.epochs)
             paused_seconds = 0.0
             while position.next_batch < batches:
                 if self._control.paused:

@@ -1,8 +1,10 @@
 """A square black canvas on which the mouse or a pen draws white, anti-aliased strokes.
 
 Strokes are kept as point lists in canvas units (0..1), so the drawing survives resizing and
-the last stroke can be undone; the picture is re-rendered from them. The pen is as thick,
-relative to the canvas, as MNIST's strokes are relative to its 28x28 frame (about 2.5 px there).
+the last stroke can be undone; the picture is re-rendered from them. On screen the pen is as
+thick, relative to the canvas, as MNIST's strokes are relative to its 28x28 frame (about 2.5 px
+there); the picture handed to the model is rendered with a pen sized to the drawing instead (see
+image()), so that a digit drawn small does not reach the model in strokes twice as thick.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from core.preprocess import model_pen_width
 from gui.image_file import qimage_to_gray
 
 PEN_WIDTH = 0.075  # of the canvas side: ~21 px on a 280 px canvas, ~2.1 px once the digit is 28 px
 RENDER_SIZE = 280  # the drawing handed to the model is rendered at this size, whatever the widget's
+MIN_MODEL_PEN = 0.01  # of the canvas side: the model's pen for a dot or a dash (see image())
 LIVE_INTERVAL = 0.08  # seconds between classifications while a stroke is being drawn
 
 
@@ -54,13 +58,26 @@ class DrawPad(QWidget):
         return not self.strokes
 
     def image(self, size: int = RENDER_SIZE) -> np.ndarray:
-        """The drawing rendered at size x size: uint8, white ink (255) on black (0)."""
+        """The drawing rendered for the model at size x size: uint8, white ink (255) on black (0).
+
+        Its pen is as wide, relative to the drawing's size, as MNIST's strokes are to its digits
+        (core/preprocess.py, model_pen_width), whatever size the digit was drawn at; the canvas on
+        screen keeps the pen the user drew with.
+        """
         canvas = QImage(size, size, QImage.Format.Format_Grayscale8)
         canvas.fill(QColor("black"))
         painter = QPainter(canvas)
-        self._paint_strokes(painter, size)
+        self._paint_strokes(painter, size, model_pen_width(self._extent(), MIN_MODEL_PEN))
         painter.end()
         return qimage_to_gray(canvas)
+
+    def _extent(self) -> float:
+        """The longer side of the box holding every stroke point, in canvas units."""
+        points = [(point.x(), point.y()) for stroke in self.strokes for point in stroke]
+        if not points:
+            return 0.0
+        xs, ys = zip(*points)
+        return max(max(xs) - min(xs), max(ys) - min(ys))
 
     def clear(self) -> None:
         self.strokes.clear()
@@ -89,9 +106,9 @@ class DrawPad(QWidget):
         return QPointF((position.x() - rect.x()) / rect.width(), (position.y() - rect.y()) / rect.height())
 
     # -- painting ---------------------------------------------------------------------------------
-    def _paint_strokes(self, painter: QPainter, side: float) -> None:
+    def _paint_strokes(self, painter: QPainter, side: float, pen_width: float = PEN_WIDTH) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor("white"), PEN_WIDTH * side, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+        pen = QPen(QColor("white"), pen_width * side, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                    Qt.PenJoinStyle.RoundJoin)
         painter.setPen(pen)
         for stroke in self.strokes:

@@ -74,6 +74,11 @@ class DrawingPanel(QWidget):
         self.model_label.setText(description)
         self._classify()
 
+    @property
+    def model_input(self) -> np.ndarray | None:
+        """(28, 28) float32: what the model reads now (the preprocessed drawing or the example), or None."""
+        return self._example if self._example is not None else self._drawing_image
+
     def show_example(self, image: np.ndarray, description: str) -> None:
         """A dataset image (784 or 28x28 uint8, already MNIST-shaped) on the preview, with the model's verdict."""
         self.pad.clear()

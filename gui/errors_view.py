@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 
 from core.evaluation import Evaluation
 from gui.image_gallery import ImageGallery
+from gui.robustness_view import RobustnessView
 from gui.theme import BASE
 
 DIAGONAL_COLOR = (46, 94, 62, 255)
@@ -126,6 +127,7 @@ class ErrorsView(QWidget):
         self.mistakes_button.setToolTip("Show every misclassified test image in the gallery")
         self.matrix = ConfusionMatrixView()
         self.gallery = ImageGallery()
+        self.robustness = RobustnessView()
         header = QHBoxLayout()
         header.addWidget(self.status, 1)
         header.addWidget(self.mistakes_button)
@@ -133,7 +135,8 @@ class ErrorsView(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.matrix)
         splitter.addWidget(self.gallery)
-        splitter.setSizes([330, 330])
+        splitter.addWidget(self.robustness)
+        splitter.setSizes([280, 260, 220])
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)

@@ -37,6 +37,7 @@ from core.events import EpochEnd, RunEnd
 from core.explain import top_exciting
 from core.model_file import load_checkpoint, save_checkpoint
 from core.network import MLP
+from core.robustness import RobustnessComparison, compare_robustness
 from core.run_history import RunRecord, RunStore, export_curves_csv
 from core.run_state import Checkpoint, History
 from core.wording import counted
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         session.race_progressed.connect(self._on_race_progressed)
         session.idle.connect(self._on_session_idle)
         self.errors.evaluate_requested.connect(self.evaluate_current_model)
+        self.errors.robustness.robustness_requested.connect(self.evaluate_robustness)
         self.errors.image_chosen.connect(self._on_test_image_chosen)
         self.drawing.exciting_images_requested.connect(self._show_exciting_images)
         self.hidden_map.image_chosen.connect(self._on_test_image_chosen)
@@ -617,6 +619,33 @@ class MainWindow(QMainWindow):
     def _on_evaluated(self, result: tuple[Evaluation, np.ndarray]) -> None:
         evaluation, images = result
         self.errors.set_evaluation(evaluation, images, self._evaluated_description)
+
+    def evaluate_robustness(self) -> None:
+        """Robustness curves of the current model beside the chosen second one, off the GUI thread."""
+        view = self.errors.robustness
+        if self._analysis_model is None:
+            view.clear("No model yet: train one or load one.")
+            return
+        model, description = self._analysis_model
+        second = view.second_model_path()
+        view.set_busy(f"Scoring {description[len('Model: '):]} on changed test digits…")
+
+        def start() -> None:
+            dataset = self.dataset
+            self._keep(run_in_background(compare_robustness, model, description[len("Model: "):], second,
+                                         dataset.test_images, dataset.test_labels,
+                                         done=self._on_robustness, failed=self._on_robustness_failed))
+
+        if not self.with_dataset(start):
+            view.clear("No dataset to score on: choose its folder in the training panel.")
+
+    @Slot(object)
+    def _on_robustness(self, comparison: RobustnessComparison) -> None:
+        self.errors.robustness.set_comparison(comparison)
+
+    @Slot(str)
+    def _on_robustness_failed(self, message: str) -> None:
+        self.errors.robustness.clear("Could not score robustness: " + message)
 
     def _on_test_image_chosen(self, image: np.ndarray, _probabilities: np.ndarray, index: int) -> None:
         dataset = self.dataset

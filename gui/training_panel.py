@@ -12,6 +12,7 @@ import math
 from PySide6.QtCore import QLocale, Signal
 from PySide6.QtGui import QDoubleValidator, QValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -151,6 +152,12 @@ class TrainingPanel(QWidget):
         self.hidden_field.setToolTip(f"Hidden-layer sizes, comma-separated (1 to {MAX_HIDDEN_LAYERS} layers, "
                                      f"1-{MAX_HIDDEN_UNITS} units each)")
 
+        self.augment_box = QCheckBox("Augment")
+        self.augment_box.setChecked(defaults.augment)
+        self.augment_box.setToolTip("Distort the training images afresh each epoch (shifts, rotations, scaling, "
+                                    "shear, elastic distortion, stroke thickness): digits drawn on the pad then "
+                                    "read better")
+
         self.form = QFormLayout()
         self.form.setVerticalSpacing(3)  # eleven rows: the window fits a 1024x640 screen
         self.form.addRow("Optimizer", self.optimizer_box)
@@ -164,6 +171,7 @@ class TrainingPanel(QWidget):
         self.form.addRow("Adam ε", self.eps_field)
         self.form.addRow("Seed", self.seed_box)
         self.form.addRow("Hidden layers", self.hidden_field)
+        self.form.addRow("Images", self.augment_box)
         settings_box = QGroupBox("Training")
         settings_box.setLayout(self.form)
 
@@ -243,7 +251,8 @@ class TrainingPanel(QWidget):
             optimizer=self.optimizer, lr=float(self.lr_field.text()), batch_size=self.batch_box.value(),
             epochs=self.epochs_box.value(), lr_decay=self.decay_box.value(), momentum=self.momentum_box.value(),
             beta1=self.beta1_box.value(), beta2=self.beta2_box.value(), eps=float(self.eps_field.text()),
-            seed=self.seed_box.value(), hidden=tuple(int(part) for part in self.hidden_field.text().split(",")))
+            seed=self.seed_box.value(), hidden=tuple(int(part) for part in self.hidden_field.text().split(",")),
+            augment=self.augment_box.isChecked())
 
     def apply_config(self, config: TrainConfig) -> None:
         """Show `config` in the fields (a loaded model's settings, say)."""
@@ -261,6 +270,7 @@ class TrainingPanel(QWidget):
         self.eps_field.setText(f"{config.eps:g}")
         self.seed_box.setValue(config.seed)
         self.hidden_field.setText(",".join(str(size) for size in config.hidden))
+        self.augment_box.setChecked(config.augment)
 
     def _on_optimizer_changed(self) -> None:
         name = self.optimizer
@@ -300,7 +310,7 @@ class TrainingPanel(QWidget):
             self.pause_button.blockSignals(False)
         for widget in (self.optimizer_box, self.lr_field, self.epochs_box, self.batch_box, self.decay_box,
                        self.momentum_box, self.beta1_box, self.beta2_box, self.eps_field, self.seed_box,
-                       self.hidden_field, self.data_dir_field, self.browse_button):
+                       self.hidden_field, self.augment_box, self.data_dir_field, self.browse_button):
             widget.setEnabled(not running)
 
     def _label_pause_button(self, paused: bool) -> None:

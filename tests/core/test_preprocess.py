@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 from core.preprocess import resize_area, to_mnist
 
-CENTER = (28 - 1) / 2
+CENTER = 14.0  # where MNIST's digits have their center of mass (core/preprocess.py)
 
 
 def center_of_mass(image):

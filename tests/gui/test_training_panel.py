@@ -120,14 +120,17 @@ def test_config_maps_every_field(qtbot, panel):
     panel.momentum_box.setValue(0.8)
     panel.seed_box.setValue(42)
     type_text(qtbot, panel.hidden_field, "100,50")
+    assert not panel.augment_box.isChecked()
+    qtbot.mouseClick(panel.augment_box, LEFT)
     assert panel.config() == TrainConfig(optimizer="momentum", lr=0.0025, epochs=7, batch_size=128, lr_decay=0.9,
-                                         momentum=0.8, seed=42, hidden=(100, 50))
+                                         momentum=0.8, seed=42, hidden=(100, 50), augment=True)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_apply_config_shows_a_config_that_config_gives_back(panel, optimizer):
     config = TrainConfig.for_optimizer(optimizer, lr=0.003, epochs=4, batch_size=16, lr_decay=0.95, momentum=0.5,
-                                       beta1=0.8, beta2=0.99, eps=1e-8, seed=9, hidden=(30, 20, 10))
+                                       beta1=0.8, beta2=0.99, eps=1e-8, seed=9, hidden=(30, 20, 10),
+                                       augment=optimizer == "adam")
     panel.apply_config(config)
     assert panel.optimizer == optimizer
     assert panel.config() == config
@@ -137,8 +140,8 @@ def test_apply_config_shows_a_config_that_config_gives_back(panel, optimizer):
 
 def test_while_running_the_settings_are_locked_and_pause_stop_enabled(qtbot, panel):
     panel.set_running(True)
-    for widget in (panel.optimizer_box, panel.lr_field, panel.epochs_box, panel.hidden_field, panel.data_dir_field,
-                   panel.start_button, panel.race_button):
+    for widget in (panel.optimizer_box, panel.lr_field, panel.epochs_box, panel.hidden_field, panel.augment_box,
+                   panel.data_dir_field, panel.start_button, panel.race_button):
         assert not widget.isEnabled()
     assert panel.pause_button.isEnabled() and panel.stop_button.isEnabled()
     assert panel.download_button.isEnabled(), "a download (its own thread) may go on beside a run"

@@ -1,0 +1,146 @@
+"""Augmentation: each epoch's images distorted from the run's seed; the same seed gives the same curve."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core import augment_kernels
+from core.augment import Distortions, EpochImages, distort, draw_parameters
+from core.config import TrainConfig
+from core.events import BatchEnd
+from core.model_file import load_checkpoint, save_checkpoint
+from core.sparse_images import SparseImages
+from core.trainer import Trainer
+from tests.fake_data import make_digit_like_images
+
+NONE = Distortions(shift=0, rotation=0, scale=0, shear=0, elastic=0, thicker=0, thinner=0)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return make_digit_like_images(300, seed=4)[0].reshape(-1, 784)
+
+
+@pytest.fixture(scope="module")
+def dataset(images):
+    _, labels = make_digit_like_images(300, seed=4)
+    test_images, test_labels = make_digit_like_images(100, seed=5)
+    return SimpleNamespace(name="fake", class_names=tuple("0123456789"), train_images=images, train_labels=labels,
+                           test_images=test_images.reshape(-1, 784), test_labels=test_labels)
+
+
+def dense(sparse: SparseImages) -> np.ndarray:
+    return augment_kernels.to_uint8(sparse).reshape(-1, 28, 28).astype(np.float64)
+
+
+def parameters(count, **distortions):
+    return draw_parameters(count, np.random.default_rng(0), NONE.__class__(**{**NONE.__dict__, **distortions}))
+
+
+def test_no_distortion_gives_the_images_back_as_from_images_makes_them(images):
+    sparse = SparseImages.from_images(images)
+    same = distort(sparse, *parameters(len(images)))
+    np.testing.assert_array_equal(same.starts, sparse.starts)
+    np.testing.assert_array_equal(same.columns, sparse.columns)
+    np.testing.assert_array_equal(same.values, sparse.values)
+
+
+def test_a_whole_pixel_shift_moves_the_ink_and_keeps_it(images):
+    sparse = SparseImages.from_images(images)
+    affine, elastic, stroke = parameters(len(images))
+    affine[:, :, 2] += (2.0, -1.0)  # two rows down, one column left
+    moved = dense(distort(sparse, affine, elastic, stroke))
+    original = images.reshape(-1, 28, 28).astype(np.float64)
+    expected = np.zeros_like(original)
+    expected[:, 2:, :27] = original[:, :26, 1:]
+    np.testing.assert_array_equal(moved, expected)
+
+
+@pytest.mark.parametrize("kind", ["rotation", "scale", "shear", "elastic", "shift"])
+def test_each_distortion_moves_pixels_but_keeps_most_of_the_ink(images, kind):
+    sparse = SparseImages.from_images(images)
+    amount = {"rotation": 12.0, "scale": 0.1, "shear": 0.2, "elastic": 1.2, "shift": 1.5}[kind]
+    moved = dense(distort(sparse, *parameters(len(images), **{kind: amount})))
+    original = images.reshape(-1, 28, 28).astype(np.float64)
+    assert np.abs(moved - original).sum(axis=(1, 2)).mean() > 0.1 * original.sum(axis=(1, 2)).mean()
+    # splatting keeps the ink; only what leaves the frame or saturates is lost
+    assert moved.sum() == pytest.approx(original.sum(), rel=0.08)
+
+
+def test_thicker_strokes_carry_more_ink_and_thinner_less(images):
+    sparse = SparseImages.from_images(images)
+    original = images.astype(np.float64).sum()
+    affine, elastic, stroke = parameters(len(images))
+    ink = {}
+    for share in (-0.5, 0.8):
+        ink[share] = dense(distort(sparse, affine, elastic, np.full_like(stroke, share))).sum()
+    assert ink[-0.5] < 0.9 * original and ink[0.8] > 1.2 * original
+
+
+def test_the_compiled_and_numpy_paths_agree(images):
+    if augment_kernels._compiled is None:
+        pytest.skip("numba is not available: only the NumPy path exists")
+    sparse = SparseImages.from_images(images)
+    affine, elastic, stroke = draw_parameters(len(images), np.random.default_rng(3))
+    compiled = augment_kernels.to_uint8(distort(sparse, affine, elastic, stroke))
+    in_numpy = np.empty_like(compiled)
+    augment_kernels._distort_numpy(sparse.starts, sparse.columns, sparse.values, affine, elastic, stroke, in_numpy)
+    assert np.abs(compiled.astype(int) - in_numpy).max() <= 1  # float32 against float64 sums
+    assert np.mean(compiled != in_numpy) < 1e-3
+
+
+def test_draws_stay_within_their_ranges():
+    affine, elastic, stroke = draw_parameters(5000, np.random.default_rng(1))
+    matrix = affine[:, :, :2].astype(np.float64)
+    determinant = np.linalg.det(matrix)  # the area scale: (1 +- 0.1)^2, a shear keeps areas
+    assert 0.9**2 - 1e-4 <= determinant.min() and determinant.max() <= 1.1**2 + 1e-4
+    where_center_goes = matrix @ [14.0, 14.0] + affine[:, :, 2]
+    assert np.abs(where_center_goes - 14).max() <= 2.0 + 1e-4  # the shift
+    assert -0.5 <= stroke.min() and stroke.max() <= 0.8 and np.ptp(stroke) > 1.2
+    assert elastic.std() == pytest.approx(1.2, rel=0.05)
+
+
+def test_an_epochs_images_depend_on_the_seed_and_epoch_only(images):
+    first = EpochImages(images, seed=7, sparse=True)
+    ahead = [first.for_epoch(epoch) for epoch in (1, 2, 3)]  # 2 and 3 made in the background
+    first.close()
+    again = EpochImages(images, seed=7, sparse=True)
+    direct = again.for_epoch(3, prepare_next=False)  # out of order, made at once
+    np.testing.assert_array_equal(direct.values, ahead[2].values)
+    np.testing.assert_array_equal(direct.columns, ahead[2].columns)
+    assert not np.array_equal(ahead[0].starts, ahead[1].starts)
+    other = EpochImages(images, seed=8, sparse=True).for_epoch(3, prepare_next=False)
+    assert not np.array_equal(other.starts, direct.starts)
+    dense_epoch = EpochImages(images, seed=7, sparse=False).for_epoch(3, prepare_next=False)
+    np.testing.assert_array_equal(dense_epoch, augment_kernels.to_uint8(direct))
+
+
+def small_config(**changes):
+    values = {"hidden": (32, 16), "epochs": 3, "batch_size": 32, "augment": True, **changes}
+    return TrainConfig.for_optimizer("adam", **values)
+
+
+def test_an_augmented_run_follows_the_same_curve_for_the_same_seed_and_another_than_plain(dataset):
+    runs = [Trainer(config, dataset) for config in (small_config(), small_config(), small_config(augment=False))]
+    for trainer in runs:
+        list(trainer.run())
+    assert runs[0].history.batch_losses == runs[1].history.batch_losses
+    assert runs[0].history.batch_losses != runs[2].history.batch_losses
+    assert runs[0].history.test_acc > 0.5  # it learns from distorted images
+
+
+def test_an_augmented_run_resumed_mid_epoch_continues_the_same_curve(dataset, tmp_path):
+    straight = Trainer(small_config(), dataset)
+    list(straight.run())
+    interrupted = Trainer(small_config(), dataset)
+    interrupted.max_chunk = 3
+    for event in interrupted.run():
+        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= 9 + 5:
+            interrupted.stop()
+    path = save_checkpoint(tmp_path / "run.npz", interrupted.checkpoint())
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.config.augment  # saved with the run, so a resumed run augments too
+    resumed = Trainer.from_checkpoint(checkpoint, dataset)
+    list(resumed.run())
+    assert resumed.history.batch_losses == pytest.approx(straight.history.batch_losses, rel=1e-6)
