@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from cli.parser import build_parser
-from cli.progress import ProgressLine
+from cli.progress import ProgressLine, wait_for_kernels
 from core.config import TrainConfig, parse_hidden
 from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.download import DownloadProgress, download_mnist
 from core.errors import EngineError, ModelFileError
 from core.events import BatchEnd, EpochEnd, RunEnd
+from core.kernel_preparation import start_preparing
 from core.metrics import accuracy_from_confusion, confusion_matrix
 from core.model_file import load_checkpoint, save_checkpoint
 from core.run_state import Checkpoint
@@ -75,6 +76,7 @@ def config_from_args(args) -> TrainConfig:
 
 
 def train(args) -> int:
+    preparation = start_preparing()  # compiles (first run) or loads the kernels while the dataset loads
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
@@ -92,6 +94,7 @@ def train(args) -> int:
         hidden = ",".join(str(size) for size in config.hidden)
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
               f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}")
+    wait_for_kernels(preparation, quiet=args.json)
     bar = ProgressLine()
     end = _drive(trainer, args.json, bar)
     if args.save:

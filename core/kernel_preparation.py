@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -58,12 +59,14 @@ def _prepare_training_step() -> None:
 class KernelPreparation:
     """Compiles (or loads from the cache) every kernel a training run calls, in a daemon thread.
 
-    Read its fields from any thread: `stage` (what it is doing, from STAGES, "" once done),
-    `stages_done`, `compiled` (whether anything was compiled rather than loaded), `seconds`,
-    `error` (the exception's text if it failed: the run then compiles as before).
+    Read its fields from any thread: `first_run` (numba's cache holds no training step: it will
+    compile, for some 20 s), `stage` (what it is doing, from STAGES, "" once done), `stages_done`,
+    `compiled` (whether anything was compiled rather than loaded), `seconds`, `error` (the
+    exception's text if it failed: the run then compiles as before).
     """
 
     def __init__(self) -> None:
+        self.first_run = kernels.AVAILABLE and not _cached(step_kernels.train_steps)
         self.stage = ""
         self.stages_done = 0
         self.compiled = False
@@ -113,6 +116,16 @@ def _compiled_here(name: str) -> bool:
     """Whether numba compiled the kernel in this process (rather than loading it from its cache)."""
     module = step_kernels if hasattr(step_kernels, name) else kernels
     return bool(getattr(module, name).stats.cache_misses)
+
+
+def _cached(kernel) -> bool:
+    """Whether numba's cache folder holds a build of `kernel` (it may still be stale, for
+    another version of its source: then it compiles all the same)."""
+    try:
+        folder = Path(kernel.stats.cache_path)
+        return any(folder.glob(f"*.{kernel.py_func.__name__}-*.nbc"))
+    except (AttributeError, OSError):
+        return False
 
 
 _lock = threading.Lock()
