@@ -76,9 +76,10 @@ def load_average() -> str:
 # -- the timed processes -------------------------------------------------------------------------
 
 def child(kind: str, optimizer: str, data_dir: str) -> int:
-    """Trains blocks of batches on demand: each stdin line "N" trains N more batches and answers
-    the seconds they took. engine: the Trainer, its own chunks, the seconds from its BatchEnd
-    events (training only, as an epoch's time); reference: core/reference.py, wall seconds."""
+    """Trains blocks of batches on demand: each stdin line "N" trains about N more batches and
+    answers the seconds a batch took. engine: the Trainer, its own chunks of ~0.05 s, a block
+    ending with a chunk (the Trainer yields a chunk's BatchEnd events after training all of it),
+    validation between epochs included, as in `main.py train`; reference: core/reference.py."""
     from core.config import TrainConfig
     from core.dataset import load_dataset
     from core.events import BatchEnd
@@ -90,13 +91,15 @@ def child(kind: str, optimizer: str, data_dir: str) -> int:
 
         trainer = Trainer(config, dataset)
         events = (event for event in trainer.run() if isinstance(event, BatchEnd))
-        latest = next(events)  # compiled (or loaded from the cache) before the first block
+        next(events)  # compiled (or loaded from the cache) before the first block
+        consumed = 1
         print("ready", flush=True)
         for line in sys.stdin:
-            first = latest
-            for _ in range(int(line)):
-                latest = next(events)
-            print(latest.elapsed - first.elapsed, flush=True)
+            started, first = time.perf_counter(), consumed
+            while consumed < first + int(line) or consumed < len(trainer.history.batch_losses):
+                next(events)
+                consumed += 1
+            print((time.perf_counter() - started) / (consumed - first), flush=True)
         return 0
     from threadpoolctl import threadpool_limits
 
@@ -118,7 +121,7 @@ def child(kind: str, optimizer: str, data_dir: str) -> int:
                 rows = order[at:at + batch]
                 network.step(dataset.train_images[rows], dataset.train_labels[rows], config.lr)
                 at += batch
-            print(time.perf_counter() - started, flush=True)
+            print((time.perf_counter() - started) / int(line), flush=True)
     return 0
 
 
@@ -127,8 +130,8 @@ class TimedChild:
 
     def __init__(self, label: str, kind: str, optimizer: str, data_dir: str, root: Path = ROOT,
                  env: dict | None = None, loads: tuple[int, ...] = LOADS) -> None:
-        self.label, self.loads = label, loads
-        self.seconds: dict[int, list[float]] = {load: [] for load in loads}
+        self.label, self.kind, self.loads = label, kind, loads
+        self.seconds: dict[int, list[float]] = {load: [] for load in loads}  # a batch's, block by block
         command = [sys.executable, str(ROOT / "bench" / "bench_busy.py"), "--child", kind, optimizer,
                    "--data-dir", data_dir]
         environment = {**ENVIRONMENT, "PYTHONPATH": str(root), **(env or {})}
@@ -158,6 +161,7 @@ def describe(values: np.ndarray) -> str:
 # -- 1 and 2: blocks in rounds -------------------------------------------------------------------
 
 def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | None) -> None:
+    """Tables 1 and 2 (and the idle A/B with --against): each child trains a block in turn."""
     children = [TimedChild(name, "engine", name, data_dir) for name in OPTIMIZERS]
     children.append(TimedChild("adam, one thread", "engine", "adam", data_dir, env={"NUMBA_NUM_THREADS": "1"}))
     children.append(TimedChild("adam, NumPy reference", "reference", "adam", data_dir))
@@ -171,7 +175,7 @@ def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | N
                 spinners.set(load)
                 for timed in children + old:
                     if load in timed.loads:
-                        timed.block(batches, load)
+                        timed.block(batches if timed.kind == "engine" else batches // 3, load)  # slower
             print(f"  round {len(children[0].seconds[0])} of {rounds} done, {load_average()}", file=sys.stderr,
                   flush=True)
     finally:
@@ -179,7 +183,7 @@ def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | N
         for timed in children + old:
             timed.close()
     print(f"after:  {load_average()}\n")
-    epoch = 60_000 // 64 / batches  # blocks to an epoch
+    epoch = 60_000 // 64  # batches in an epoch (the children answer seconds a batch)
     print(f"busy / idle: each block's seconds against the same child's load-0 block of its round "
           f"({rounds} rounds of {batches}-batch blocks)\n")
     print("| run | idle s/epoch | 2 competing: s/epoch | busy / idle | 4 competing: s/epoch | 4 / idle |")
