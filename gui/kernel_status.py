@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
 
-from core.kernel_preparation import FIRST_RUN_MESSAGE, STAGES, start_preparing
+from core.kernel_preparation import STAGES, start_preparing
 
 REFRESH_MS = 250
 
@@ -48,7 +48,8 @@ class KernelStatus(QObject):
             self._shown = ""
             self._panel.show_message(self._then)
             return
-        preparation = self.preparation
-        self._shown = f"{FIRST_RUN_MESSAGE}… {preparation.seconds:.0f} s"
+        preparation = self.preparation  # FIRST_RUN_MESSAGE, in two lines short enough for the narrow panel
+        self._shown = f"preparing the kernels… {preparation.seconds:.0f} s"
         step = min(preparation.stages_done + 1, len(STAGES))
-        self._panel.show_message(self._shown, f"{preparation.stage or 'starting'} (step {step} of {len(STAGES)})")
+        stage = preparation.stage or "starting"
+        self._panel.show_message(self._shown, f"first run only: {stage}, {step} of {len(STAGES)}")

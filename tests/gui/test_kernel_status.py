@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from core.kernel_preparation import FIRST_RUN_MESSAGE
 from gui.kernel_status import REFRESH_MS, KernelStatus
 from gui.training_panel import TrainingPanel
 
@@ -26,8 +25,8 @@ def test_a_first_run_shows_the_compilation_then_what_follows(qtbot):
     preparation = Preparation()
     panel, status = make_status(qtbot, preparation)
     assert status.show_until_ready(then="loading the dataset…")
-    assert panel.progress.format().startswith(FIRST_RUN_MESSAGE) and "12 s" in panel.progress.format()
-    assert "step 2 of 2" in panel.progress_detail.text() and "training step" in panel.progress_detail.text()
+    assert panel.progress.format() == "preparing the kernels… 12 s"
+    assert panel.progress_detail.text() == "first run only: the training step, 2 of 2"
     preparation.seconds = 13.0
     qtbot.waitUntil(lambda: "13 s" in panel.progress.format(), timeout=10 * REFRESH_MS)
     preparation.done = True
