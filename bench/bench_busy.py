@@ -286,7 +286,8 @@ def first_runs(data_dir: str, pairs: int, against: Path | None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
-    parser.add_argument("--quick", action="store_true", help="fewer rounds: about two minutes")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 rounds, 1 first run (a few minutes idle; 10-15 minutes at load 10)")
     parser.add_argument("--against", type=Path, help="another checkout of the project to compare with")
     parser.add_argument("--no-window", action="store_true", help="skip the in-window turns")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "OPTIMIZER"), help=argparse.SUPPRESS)
