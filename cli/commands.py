@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli.interchange import export_model, import_model
 from cli.parser import build_parser
-from cli.progress import ProgressLine
+from cli.progress import ProgressLine, wait_for_kernels
 from cli.runs_command import history_store, runs
 from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.config import TrainConfig, parse_hidden
@@ -18,6 +18,7 @@ from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_
 from core.download import DownloadProgress, download_mnist
 from core.errors import EngineError, ModelFileError
 from core.events import BatchEnd, EpochEnd, RunEnd
+from core.kernel_preparation import start_preparing
 from core.metrics import accuracy_from_confusion, confusion_matrix
 from core.model_file import load_checkpoint, save_checkpoint
 from core.run_recorder import RunRecorder, save_interval_from_environment
@@ -88,6 +89,7 @@ def train(args) -> int:
         check_writable_target(args.save)  # before the training, not after it
         remove_stray_temp_files(Path(args.save).parent, re.compile(re.escape(Path(args.save).name)))
     store = None if args.no_history else history_store(args.history_budget)
+    preparation = start_preparing()  # compiles (first run) or loads the kernels while the dataset loads
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
@@ -106,6 +108,7 @@ def train(args) -> int:
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
               f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}"
               + (" augmented" if config.augment else ""))
+    wait_for_kernels(preparation, quiet=args.json)
     bar = ProgressLine()
     recorder = None if store is None else RunRecorder(store, config.optimizer, save_interval_from_environment())
     end = _drive(trainer, args.json, bar, recorder)

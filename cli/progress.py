@@ -32,3 +32,21 @@ class ProgressLine:
         if self.enabled:
             self.stream.write(f"\r{text}\x1b[K\n")
             self.stream.flush()
+
+
+def wait_for_kernels(preparation, quiet: bool = False) -> None:
+    """Wait for the compiled kernels (core/kernel_preparation.py), and when they are being
+    compiled (a first run: some 20 s) say so, with the seconds so far, instead of stalling
+    silently inside epoch 1."""
+    from core.kernel_preparation import FIRST_RUN_MESSAGE, STAGES
+
+    if preparation.wait(0.2) or not preparation.first_run or quiet:
+        preparation.wait()
+        return
+    print(f"{FIRST_RUN_MESSAGE}...", flush=True)
+    line = ProgressLine()
+    while not preparation.wait(0.25):
+        text = f"{preparation.stage}, {preparation.seconds:.0f} s"
+        line.update(preparation.stages_done, len(STAGES), text, force=True)
+    line.finish()
+    print(f"compiled kernels ready ({preparation.seconds:.1f} s; later runs load them from the cache)", flush=True)

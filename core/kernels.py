@@ -12,6 +12,15 @@ step still called SGEMM): so while a run trains, BLAS elsewhere in the process (
 between epochs, the app's drawing pad) stays on its calling thread (`SingleThreadedBlas`, with
 threadpoolctl; without it, BLAS keeps its threads).
 
+Waiting between the phases of a batch: the training step's threads meet twice a batch (every
+~0.15 ms). GNU OpenMP's workers spin while they wait, by default for 300,000 rounds (about
+0.1-0.2 s); a spinning thread whose partner has lost its core to another process burns its own
+time slice, and with two CPU-bound processes beside it an Adam epoch took 5-42 s instead of
+0.32 s. `GOMP_SPINCOUNT` (read once, when numba starts its threads) is therefore set to
+SPIN_ROUNDS unless the user set it: a wait spins a few microseconds, then sleeps and leaves the
+core to whoever can use it (bench/bench_busy.py has the figures). Spinning not at all cost 50 %
+of the idle speed (a sleep and a wake-up at every meeting).
+
 Which thread calls them matters. Once Python's main thread has run a parallel kernel, the same
 kernels in another thread ran slower: 465 -> 550 us a step measured, and the window's training
 25 % slower (GNU OpenMP then keeps a pool for each of the two threads, counts more threads than
@@ -30,6 +39,9 @@ import threading
 
 import numpy as np
 
+SPIN_ROUNDS = "1000"  # GNU OpenMP's rounds of spinning before a waiting thread sleeps (see above)
+os.environ.setdefault("GOMP_SPINCOUNT", SPIN_ROUNDS)  # before numba loads libgomp, which reads it once
+
 try:
     if os.environ.get("MNIST_MLP_KERNELS", "").lower() == "numpy":
         raise ImportError("fused kernels disabled by MNIST_MLP_KERNELS=numpy")
@@ -45,7 +57,7 @@ except ImportError:  # then BLAS keeps its threads
 AVAILABLE = numba is not None
 PARALLEL = AVAILABLE and numba.config.NUMBA_NUM_THREADS > 1
 THREADS = numba.config.NUMBA_NUM_THREADS if PARALLEL else 1
-prange = numba.prange if PARALLEL else range
+prange = numba.prange if AVAILABLE else range
 
 
 def _compile(function=None, *, contract: bool = False, parallel: bool = False):
@@ -53,15 +65,19 @@ def _compile(function=None, *, contract: bool = False, parallel: bool = False):
 
     contract=True lets a multiply and an add fuse into one FMA, as BLAS does; the optimizer
     kernels keep it off to stay bit-identical to NumPy. parallel=True runs `prange` loops on
-    all cores when PARALLEL (each iteration does the same arithmetic either way).
+    the calling thread's kernel threads (each iteration does the same arithmetic either way).
+
+    Every kernel is cached on disk. A parallel kernel is built parallel whatever the thread
+    count: numba's cache key leaves out the flags, so one build serves every NUMBA_NUM_THREADS
+    (a serial build once cached under NUMBA_NUM_THREADS=1 would have been loaded by parallel
+    runs; so parallel kernels were not cached there, and one-thread runs compiled the step, 4 s,
+    at every start). On one thread a prange loop runs on the calling thread.
     """
     def decorate(function):
         if numba is None:
             return None
-        # numba's cache key leaves out the flags: a serial build cached under NUMBA_NUM_THREADS=1
-        # would later be loaded by parallel runs. So parallel kernels are cached only when parallel.
-        return numba.njit(nogil=True, cache=PARALLEL or not parallel, error_model="numpy",
-                          parallel=parallel and PARALLEL, fastmath={"contract"} if contract else False)(function)
+        return numba.njit(nogil=True, cache=True, error_model="numpy", parallel=parallel,
+                          fastmath={"contract"} if contract else False)(function)
     return decorate if function is None else decorate(function)
 
 

@@ -215,11 +215,16 @@ class TrainingStep:
 
     def _call_compiled(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
                        grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> None:
+        step_kernels.train_steps(*self.compiled_arguments(model, images, rows, labels, grads, update, losses))
+
+    def compiled_arguments(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
+                           grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> tuple:
+        """What `step_kernels.train_steps` is called with (core/kernel_preparation.py compiles it
+        ahead for these arguments' types)."""
         parts = min(kernels.kernel_threads(), self.batch_size, len(self.partials) + 1)
-        step_kernels.train_steps(
-            rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
-            self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
-            self.pixel_values, self.pixel_starts, parts, self.pads, update, losses)
+        return (rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
+                self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
+                self.pixel_values, self.pixel_starts, parts, self.pads, update, losses)
 
     def _run_numpy(self, model: MLP, x: np.ndarray, labels: np.ndarray, grads: ParameterBuffer) -> float:
         batch = len(x)

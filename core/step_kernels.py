@@ -55,6 +55,10 @@ if numba is not None:
 
 SGD, MOMENTUM, ADAM = 0, 1, 2  # the `kind` of `update_range`
 
+# Constants passed to another kernel as these, not as literals: numba compiles a kernel once for
+# each combination of literal arguments it is called with (`_product` took 1.5-2.3 s each time).
+ZERO, ONE = np.int64(0), np.int64(1)
+
 
 @_compile
 def update_range(kind, params, grads, first, second, settings, start, stop):  # pragma: no cover - compiled
@@ -437,7 +441,7 @@ def _product(out, out_at, out_stride, rows, columns, weights, weight_at, weight_
     r = 0
     while r < rows:
         four_rows = r + 4 <= rows
-        _block(1, four_rows, pad, 0, LANES, weights, weight_at + r * weight_row_stride, weight_row_stride,
+        _block(ONE, four_rows, pad, ZERO, ONE * LANES, weights, weight_at + r * weight_row_stride, weight_row_stride,
                weight_k_stride, pad, padded_at, LANES, k_count)
         for i in range(4 if four_rows else 1):
             for j in range(width):
@@ -546,7 +550,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
     # forward: the input layer from the non-zero pixels, then the dense layers
     weight = params[offsets[0]:tail_start].reshape(sizes[0], sizes[1])
     bias = params[tail_start:offsets[1]]
-    h = _layer_block(activations, batch, sizes, 0)[lo:hi]
+    h = _layer_block(activations, batch, sizes, ZERO)[lo:hi]
     for r in range(rows):
         image = batch_rows[lo + r]
         _weighted_rows(h[r], weight, columns, values, starts[image], starts[image + 1])
@@ -555,7 +559,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
         fan_in, fan_out = sizes[i], sizes[i + 1]
         z = _layer_block(activations, batch, sizes, i)[lo:hi]
         _product(activations, _layer_start(batch, sizes, i) + lo * fan_out, fan_out, rows, fan_out,
-                 activations, _layer_start(batch, sizes, i - 1) + lo * fan_in, fan_in, 1,
+                 activations, _layer_start(batch, sizes, i - 1) + lo * fan_in, fan_in, ONE,
                  params, offsets[i], fan_out, fan_in, pad)
         if i < layers - 1:
             _bias_relu(z, params[offsets[i] + fan_in * fan_out:offsets[i + 1]])
@@ -573,7 +577,7 @@ def _forward_backward(lo, hi, batch_rows, starts, columns, values, labels, param
         inputs_at = _layer_start(batch, sizes, i - 1) + lo * fan_in
         grad_z_at = _layer_start(batch, sizes, i) + lo * fan_out
         # dW = h^T grad_z: row j of dW sums h[b, j] * grad_z[b] over this part's rows b
-        _product(tail, start, fan_out, fan_in, fan_out, activations, inputs_at, 1, fan_in,
+        _product(tail, start, fan_out, fan_in, fan_out, activations, inputs_at, ONE, fan_in,
                  gradients, grad_z_at, fan_out, rows, pad)
         # grad_h = grad_z W^T: both read along their rows
         _product_transposed(gradients, inputs_at, fan_in, rows, fan_in, gradients, grad_z_at, fan_out,
@@ -665,7 +669,7 @@ def train_steps(rows, labels, batch, starts, columns, values, params, sizes, act
     tail = grads[tail_start:]
     pixels, tail_size, width = sizes[0], tail.shape[0], sizes[1]
     grad_weight = grads[:tail_start].reshape(pixels, width)
-    grad_z1 = _layer_block(gradients, batch, sizes, 0)
+    grad_z1 = _layer_block(gradients, batch, sizes, ZERO)
     kind, first, second, all_settings = update
     part_losses = np.zeros(parts)
     for k in range(losses.size):
@@ -673,7 +677,7 @@ def train_steps(rows, labels, batch, starts, columns, values, params, sizes, act
         batch_labels = labels[k * batch:(k + 1) * batch]
         for part in prange(parts):
             own_tail = tail if part == 0 else partials[part - 1]
-            lo, hi = _part_rows(part, parts, batch)
+            lo, hi = _part_rows(np.int64(part), parts, batch)
             part_losses[part] = _forward_backward(lo, hi, batch_rows, starts, columns, values, batch_labels, params,
                                                   sizes, activations, gradients, own_tail, pads[part])
             _group_by_pixel(lo, hi, batch_rows, starts, columns, values, samples[lo * pixels:],

@@ -51,6 +51,7 @@ from gui.filters_view import FiltersView
 from gui.handwriting import FineTuneReport, HandwritingTeacher
 from gui.history_view import HistoryView
 from gui.interchange_actions import InterchangeActions
+from gui.kernel_status import KernelStatus
 from gui.map_view import MapView
 from gui.race_table import RaceTable
 from gui.runs_list import RunsList
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("MNIST MLP")
         self.training_panel = TrainingPanel(self.settings.value("data_dir", "") or str(resolve_data_dir(None)))
+        self.kernel_status = KernelStatus(self.training_panel, self)  # starts preparing the kernels now
         self.runs_list = RunsList()
         self.curves = CurvesView()
         self.race_table = RaceTable()
@@ -424,7 +426,9 @@ class MainWindow(QMainWindow):
         self._live_label = describe_run(config)
         self.curves.show_epochs(config.epochs)
         self.training_panel.set_running(True)
-        self.training_panel.show_message("loading the dataset…" if self.dataset is None else "starting…")
+        waiting = "loading the dataset…" if self.dataset is None else "starting…"
+        if not self.kernel_status.show_until_ready(then=waiting):  # a first run compiles the kernels
+            self.training_panel.show_message(waiting)
         self.save_action.setEnabled(False)
         if self.session.is_racing():
             self.race_table.show_results(self.session.race_results, running=config.optimizer)

@@ -1,5 +1,7 @@
 """The first-layer view: draws the mosaic on a symmetric scale, at most 4 times a second, only when visible."""
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
@@ -68,10 +70,12 @@ def test_ten_quick_updates_are_drawn_at_most_twice_and_the_last_one_wins(qtbot, 
 
 def test_a_steady_stream_is_drawn_at_most_four_times_a_second(qtbot, view, redraws):
     view.show()
-    for seed in range(25):  # one update every 20 ms for half a second
+    started = time.monotonic()
+    for seed in range(25):  # one update every 20 ms for half a second (longer on a loaded machine)
         view.set_weights(first_layer(seed))
         qtbot.wait(20)
-    assert 2 <= len(redraws) <= 0.5 * MAX_REFRESHES_PER_SECOND + 1
+    seconds = time.monotonic() - started  # the limit is a rate: at most MAX_REFRESHES_PER_SECOND in that time
+    assert 2 <= len(redraws) <= seconds * MAX_REFRESHES_PER_SECOND + 1
 
 
 def test_a_hidden_view_draws_nothing_until_it_is_shown(qtbot, view, redraws):

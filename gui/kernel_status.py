@@ -1,0 +1,55 @@
+"""The training panel's message while a run waits for its compiled kernels to be compiled.
+
+The window starts preparing the kernels (core/kernel_preparation.py) in a thread of their own as
+soon as it opens. A run started before they are ready waits for them in its worker; meanwhile
+the panel says so, with the stage and the seconds so far, instead of "loading the dataset..."
+(which is what it showed for some 45 s under load, the dataset long loaded).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+
+from core.kernel_preparation import STAGES, start_preparing
+
+REFRESH_MS = 250
+
+
+class KernelStatus(QObject):
+    """Shows the preparation's progress in `panel` while a run waits for it; `preparation` is
+    anything with the fields of a KernelPreparation (the process's own by default)."""
+
+    def __init__(self, panel, parent: QObject | None = None, preparation=None) -> None:
+        super().__init__(parent)
+        self.preparation = preparation if preparation is not None else start_preparing()
+        self._panel = panel
+        self._shown = ""
+        self._then = ""
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._refresh)
+
+    def show_until_ready(self, then: str) -> bool:
+        """When the kernels are still being compiled, say so until they are ready, then show
+        `then`; returns False (showing nothing) when there is nothing to wait for."""
+        if self.preparation.done or not self.preparation.first_run:
+            return False
+        self._then, self._shown = then, ""
+        self._refresh()
+        self._timer.start()
+        return True
+
+    def _refresh(self) -> None:
+        if self._shown and self._panel.progress.format() != self._shown:
+            self._timer.stop()  # the run took the message over (progress, stop, its end)
+            return
+        if self.preparation.done:
+            self._timer.stop()
+            self._shown = ""
+            self._panel.show_message(self._then)
+            return
+        preparation = self.preparation  # FIRST_RUN_MESSAGE, in two lines short enough for the narrow panel
+        self._shown = f"preparing the kernels… {preparation.seconds:.0f} s"
+        step = min(preparation.stages_done + 1, len(STAGES))
+        stage = preparation.stage or "starting"
+        self._panel.show_message(self._shown, f"first run only: {stage}, {step} of {len(STAGES)}")
