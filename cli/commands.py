@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from cli.interchange import export_model, import_model
 from cli.parser import build_parser
 from cli.progress import ProgressLine, wait_for_kernels
@@ -16,7 +18,7 @@ from core.config import TrainConfig, parse_hidden
 from core.curves_jsonl import epoch_line, test_line
 from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.download import DownloadProgress, download_mnist
-from core.errors import EngineError, ModelFileError
+from core.errors import EngineError, ImageFileError, ModelFileError
 from core.events import BatchEnd, EpochEnd, RunEnd
 from core.kernel_preparation import start_preparing
 from core.metrics import accuracy_from_confusion, confusion_matrix
@@ -236,13 +238,18 @@ def _evaluate_robustness(checkpoint: Checkpoint, dataset: Dataset, as_json: bool
 
 
 def predict(args) -> int:
+    from core.explain import explain
     from core.preprocess import to_mnist
     from gui.image_file import read_grayscale
 
+    if args.explain and not args.json:
+        print("error: --explain writes its maps as JSON: add --json", file=sys.stderr)
+        return 1
     checkpoint = _load_model(args.model)
     names = checkpoint.class_names
     for image_path in args.images:
-        image = to_mnist(read_grayscale(image_path))
+        image = _model_input(read_grayscale(image_path), image_path) if args.no_preprocess else \
+            to_mnist(read_grayscale(image_path))
         if image is None:
             if args.json:
                 _print_json(image=image_path, empty=True)
@@ -252,11 +259,31 @@ def predict(args) -> int:
         probabilities = checkpoint.model.predict_proba(image[None])[0]
         best = int(probabilities.argmax())
         if args.json:
-            _print_json(image=image_path, prediction=names[best], probabilities=[float(p) for p in probabilities])
+            fields = {"image": image_path, "prediction": best, "class_name": names[best],
+                      "probabilities": [float(p) for p in probabilities]}
+            if args.explain:
+                explanation = explain(checkpoint.model, image)
+                fields.update(input=_rounded(image.reshape(28, 28)), saliency_class=explanation.target,
+                              activations=[_rounded(layer) for layer in explanation.activations],
+                              saliency=_rounded(explanation.saliency.reshape(28, 28)))
+            _print_json(**fields)
         else:
             ranked = "  ".join(f"{names[i]}:{probabilities[i]:.1%}" for i in probabilities.argsort()[::-1][:3])
             print(f"{image_path}: {names[best]}  ({ranked})")
     return 0
+
+
+def _model_input(gray: np.ndarray, path: str) -> np.ndarray:
+    """A picture already in MNIST's format (28x28, white ink on black) as the model's (28, 28) input."""
+    if gray.shape != (28, 28):
+        raise ImageFileError(f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels; --no-preprocess takes 28x28 images "
+                             "as MNIST's are")
+    return gray.astype(np.float32) / 255
+
+
+def _rounded(values: np.ndarray) -> list:
+    """Nested lists of floats to 6 significant digits: JSON a person can read and a script parse."""
+    return np.vectorize(lambda value: float(f"{value:.6g}"), otypes=[float])(values).tolist()
 
 
 def download(args) -> int:

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="classify digit images (PNG or JPEG)")
     predict.add_argument("--model", help="model .npz file (default: the bundled pretrained model)")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image")
+    predict.add_argument("--explain", action="store_true",
+                         help="with --json: add the 28x28 input the model saw, each layer's activations and the "
+                              "saliency map of the predicted class (integrated gradients)")
+    predict.add_argument("--no-preprocess", action="store_true",
+                         help="feed 28x28 images as they are (already in MNIST's format: white ink on black)")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files: a digit, any size")
 
     export = commands.add_parser("export", help="write a saved model as ONNX or a PyTorch-style state dict, "

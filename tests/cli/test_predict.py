@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -48,7 +49,8 @@ def test_predict_json_prints_one_line_per_image_with_ten_probabilities(model_pat
         probabilities = line["probabilities"]
         assert len(probabilities) == 10 and all(0 <= p <= 1 for p in probabilities)
         assert sum(probabilities) == pytest.approx(1, abs=1e-5)
-        assert line["prediction"] == str(max(range(10), key=probabilities.__getitem__))
+        assert line["prediction"] == max(range(10), key=probabilities.__getitem__)
+        assert line["class_name"] == str(line["prediction"])
     assert lines[1] == {"image": blank, "empty": True}
     assert captured.err == ""
 
@@ -105,3 +107,34 @@ def test_predict_reads_white_ink_on_a_transparent_background(model_path, tmp_pat
 def test_predict_on_a_folder_names_it_as_a_folder(model_path, tmp_path, capsys):
     assert run_cli(["predict", "--model", str(model_path), str(tmp_path)]) == 1
     assert capsys.readouterr().err.strip() == f"error: {tmp_path}: is a folder, not an image"
+
+
+def test_predict_explain_gives_the_input_each_layer_and_a_saliency_map(tmp_path, capsys):
+    """Issue 15: activations of 256/128/64/10 and 28x28 maps, with the bundled model."""
+    digit = str(save_image(tmp_path / "digit.png"))
+    assert run_cli(["predict", digit, "--json", "--explain"]) == 0
+    (line,) = json_lines(capsys.readouterr().out)
+    assert [len(layer) for layer in line["activations"]] == [256, 128, 64, 10]
+    assert np.array(line["input"]).shape == (28, 28) and np.array(line["saliency"]).shape == (28, 28)
+    assert line["saliency_class"] == line["prediction"]
+    assert line["activations"][-1] == pytest.approx(line["probabilities"], abs=1e-5)
+    assert run_cli(["predict", digit, "--explain"]) == 1
+    assert "add --json" in capsys.readouterr().err
+
+
+def test_no_preprocess_feeds_a_28x28_image_as_it_is(tmp_path, capsys, mnist_dir):
+    from PySide6.QtGui import QImage
+
+    from core.dataset import load_dataset
+
+    dataset = load_dataset(mnist_dir)
+    image = np.ascontiguousarray(dataset.test_images[0].reshape(28, 28))
+    path = tmp_path / "mnist0.png"
+    assert QImage(image.data, 28, 28, 28, QImage.Format.Format_Grayscale8).save(str(path))
+    assert run_cli(["predict", str(path), "--json", "--no-preprocess", "--explain"]) == 0
+    (line,) = json_lines(capsys.readouterr().out)
+    np.testing.assert_allclose(np.array(line["input"]), image / 255, atol=1e-5)
+    assert line["prediction"] == int(dataset.test_labels[0])
+    big = str(save_image(tmp_path / "big.png"))
+    assert run_cli(["predict", big, "--no-preprocess"]) == 1
+    assert "--no-preprocess takes 28x28 images" in capsys.readouterr().err
