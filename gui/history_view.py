@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -100,6 +101,7 @@ class HistoryView(QWidget):
         self.place = QLabel(f"Kept in {store.folder}")
         self.place.setObjectName("readout")
         self.place.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.place.setWordWrap(True)  # a long folder path wraps instead of widening the window
         self.size_label = QLabel()
         self.size_label.setObjectName("readout")
         self.budget = QDoubleSpinBox()
@@ -117,20 +119,21 @@ class HistoryView(QWidget):
         self.unreadable_label.setStyleSheet("color: #ffb74d")
         self.unreadable_label.hide()
         self.buttons = {}
-        row = QHBoxLayout()
-        for key, text, tip in (("show", "Show on charts", "Draw the run's curves beside this session's runs"),
+        row = QGridLayout()  # two rows of three: one row of six was 610 px, past a 1024-px window's middle
+        for index, (key, text, tip) in enumerate((
+                               ("show", "Show on charts", "Draw the run's curves beside this session's runs"),
                                ("load", "Load model", "Make the run's model the current one (drawing pad, Save)"),
                                ("curves", "Export curves…", "Save the run's per-epoch curves as CSV, or as "
                                                              "JSON Lines with the fields of train --json"),
                                ("png", "Export chart…", "Save the charts, with this run on them, as a PNG image"),
                                ("pin", "Pin", "Keep the run's model whatever the folder's budget (or unpin it)"),
-                               ("delete", "Delete", "Delete the run and its model from the data folder (Delete)")):
+                               ("delete", "Delete", "Delete the run and its model from the data folder (Delete)"))):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.setEnabled(False)
-            row.addWidget(button)
+            row.addWidget(button, index // 3, index % 3)
             self.buttons[key] = button
-        row.addStretch()
+        row.setColumnStretch(3, 1)
         place_row = QHBoxLayout()
         place_row.addWidget(self.place, 1)
         place_row.addWidget(self.size_label)

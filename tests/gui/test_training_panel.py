@@ -1,7 +1,7 @@
 """The training panel on its own: optimizer defaults, fields that refuse bad values, and its TrainConfig."""
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from core.config import OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
@@ -121,7 +121,7 @@ def test_config_maps_every_field(qtbot, panel):
     panel.seed_box.setValue(42)
     type_text(qtbot, panel.hidden_field, "100,50")
     assert not panel.augment_box.isChecked()
-    qtbot.mouseClick(panel.augment_box, LEFT)
+    qtbot.mouseClick(panel.augment_box, LEFT, pos=QPoint(6, panel.augment_box.height() // 2))  # on its box
     assert panel.config() == TrainConfig(optimizer="momentum", lr=0.0025, epochs=7, batch_size=128, lr_decay=0.9,
                                          momentum=0.8, seed=42, hidden=(100, 50), augment=True)
 
