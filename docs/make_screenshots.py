@@ -6,7 +6,8 @@ With its settings and run history in a temp folder: docs/training.png (an Adam r
 default settings, shot mid-epoch once a few epochs are on the charts, a digit on the pad);
 docs/drawing.png (a digit drawn for the bundled model); docs/errors.png (the bundled model's
 confusion matrix and a cell's images); docs/race.png (Compare optimizers, finished);
-docs/history.png, docs/filters.png and docs/dataset.png (the other tabs after the race).
+docs/history.png, docs/filters.png, docs/dataset.png and docs/map.png (the other tabs after the race);
+docs/window-1024x640.png and docs/window-1920x1080.png (the window at the smallest and a large screen).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def main() -> None:
         draw(window.drawing.pad, THREE)
         app.processEvents()
         assert window.drawing.grab().save(str(ROOT / "docs" / "drawing.png"))
+        shoot_sizes(app, window)
         print(f"predicted {window.drawing.prediction.predicted_index} for the 3; "
               f"run shot at epoch {len(run.epoch_losses) + 1}")
         window.close()
@@ -147,6 +149,18 @@ def shoot_race_and_tabs(app: QApplication, window, epochs: int) -> None:
     window.dataset_view.select_class(3)
     app.processEvents()
     assert window.dataset_view.grab().save(str(ROOT / "docs" / "dataset.png"))
+    window.tabs.setCurrentWidget(window.hidden_map)
+    wait(app, lambda: window.hidden_map.coordinates is not None, 30)
+    app.processEvents()
+    assert window.grab().save(str(ROOT / "docs" / "map.png"))
+
+
+def shoot_sizes(app: QApplication, window) -> None:
+    """The window at the smallest screen it is made for and at full HD, a digit on the pad."""
+    for width, height in ((1024, 640), (1920, 1080)):
+        window.resize(width, height)
+        app.processEvents()
+        assert window.grab().save(str(ROOT / "docs" / f"window-{width}x{height}.png"))
 
 
 if __name__ == "__main__":
