@@ -82,7 +82,7 @@ def config_from_args(args) -> TrainConfig:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.decay,
         momentum=args.momentum, beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
         hidden=parse_hidden(args.hidden) if args.hidden else None, init=args.init, validation=args.validation,
-        augment=args.augment,
+        augment=args.augment, patience=args.patience,
     )
 
 

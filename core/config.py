@@ -50,6 +50,7 @@ class TrainConfig:
     init: str = "he"
     validation: str = "seed"
     augment: bool = False  # distort the training images afresh each epoch (core/augment.py)
+    patience: int = 0  # stop after this many epochs without a better validation accuracy (0: never)
 
     @classmethod
     def for_optimizer(cls, optimizer: str, **overrides) -> TrainConfig:
@@ -91,6 +92,8 @@ class TrainConfig:
             problems.append(f"hidden layers must be 1 to {MAX_HIDDEN_UNITS} units each, at least one layer")
         if self.init not in INITS:
             problems.append(f"init must be one of {', '.join(INITS)}")
+        if not 0 <= self.patience <= MAX_EPOCHS:
+            problems.append(f"patience must be between 0 (off) and {MAX_EPOCHS} epochs")
         if self.validation not in VALIDATIONS:
             problems.append(f"validation must be one of {', '.join(VALIDATIONS)}")
         if problems:

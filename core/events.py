@@ -36,6 +36,15 @@ class RunEnd:
 
 
 @dataclass(frozen=True)
+class LearningRateChanged:
+    """The learning rate was changed during the run (Trainer.set_lr), from this batch on."""
+
+    epoch: int  # 1-based
+    batch: int  # batches done in the epoch before the change
+    lr: float
+
+
+@dataclass(frozen=True)
 class Paused:
     """The run is about to wait, between chunks, until it is resumed or stopped: all it has
     trained is in the events before this one (and in the Trainer's model and history)."""
@@ -44,4 +53,4 @@ class Paused:
     batch: int  # batches done in the epoch
 
 
-TrainingEvent = BatchEnd | EpochEnd | Paused | RunEnd
+TrainingEvent = BatchEnd | EpochEnd | LearningRateChanged | Paused | RunEnd

@@ -8,6 +8,7 @@ any thread; they take effect between chunks of batches (CHUNK_SECONDS).
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ import numpy as np
 
 from core.augment import EpochImages
 from core.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
-from core.events import BatchEnd, EpochEnd, Paused, RunEnd, TrainingEvent
+from core.errors import ConfigError
+from core.events import BatchEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, TrainingEvent
 from core.lcg import LCG, shuffle_in_place
 from core.network import MLP, ParameterBuffer, TrainingStep
 from core.optim import Optimizer, make_optimizer
@@ -87,6 +89,7 @@ class Trainer:
         self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self._control = RunControl()
+        self._new_lr: float | None = None  # set from any thread (set_lr), taken by the loop between chunks
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
 
     @classmethod
@@ -124,6 +127,12 @@ class Trainer:
 
     def stop(self) -> None:
         self._control.stop()
+
+    def set_lr(self, lr: float) -> None:
+        """Train with learning rate `lr` from the next chunk of batches on (the decay then goes on from it)."""
+        if not (math.isfinite(lr) and lr > 0):
+            raise ConfigError("learning rate must be a positive number")
+        self._new_lr = float(lr)
 
     @property
     def paused(self) -> bool:
@@ -171,6 +180,7 @@ class Trainer:
         elapsed_before = 0.0
         chunk = 1  # batches in the next chunk: the first one's time sizes the next
         status, message = "finished", ""
+        best: tuple[int, float, np.ndarray] | None = None  # (epoch, validation accuracy, weights), for patience
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
             if position.order is None:
@@ -195,6 +205,10 @@ class Trainer:
                 if self._control.stop_requested:
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
+                new_lr, self._new_lr = self._new_lr, None
+                if new_lr is not None and new_lr != position.lr:
+                    position.lr = new_lr
+                    yield LearningRateChanged(epoch, batch, new_lr)
                 count = min(chunk, batches - batch)
                 rows = position.order[batch * batch_size:(batch + count) * batch_size]
                 losses = np.full(count, UNTRAINED)
@@ -238,6 +252,16 @@ class Trainer:
             position.next_batch = 0
             position.lr *= config.lr_decay
             last_good = self._snapshot()
+            if config.patience and (best is None or val_acc > best[1]):
+                best = (epoch, val_acc, self.model.flat.copy())
+            elif config.patience and epoch - best[0] >= config.patience and epoch < config.epochs:
+                status = "stopped"
+                message = (f"stopped early after epoch {epoch}: no better validation accuracy for "
+                           f"{counted(config.patience, 'epoch')}; the weights of epoch {best[0]} "
+                           f"({best[1]:.2%}) were kept")
+
+        if status == "stopped" and best is not None and message.startswith("stopped early"):
+            self.model.flat[...] = best[2]  # the best validation weights, offered as the run's model
 
         with step.single_threaded_blas:
             history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)

@@ -263,6 +263,16 @@ class CurvesView(QWidget):
         self._draw_accuracy(run)
         return run
 
+    def mark_lr_change(self, run_id: str, epoch_x: float, lr: float) -> pg.InfiniteLine:
+        """A dashed line in the run's colour where its learning rate was changed, labelled with the new rate."""
+        run = self.runs[run_id]
+        line = pg.InfiniteLine(epoch_x, angle=90, movable=False, label=f"lr {lr:g}",
+                               pen=pg.mkPen(run.color, style=Qt.PenStyle.DashLine),
+                               labelOpts={"position": 0.9, "color": run.color})
+        self.loss_plot.addItem(line, ignoreBounds=True)
+        run.lr_marks.append(line)
+        return line
+
     def set_run_visible(self, run_id: str, visible: bool) -> None:
         self.runs[run_id].show(visible)
         self._show_axis_values()
@@ -284,6 +294,8 @@ class CurvesView(QWidget):
 
     def remove_run(self, run_id: str) -> None:
         run = self.runs.pop(run_id)
+        for line in run.lr_marks:
+            self.loss_plot.removeItem(line)
         self._remove_pieces(run)
         self.accuracy_plot.removeItem(run.accuracy)
         self._show_axis_values()

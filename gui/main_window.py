@@ -200,6 +200,8 @@ class MainWindow(QMainWindow):
         session.run_started.connect(self._on_run_started)
         session.dataset_loaded.connect(self._on_dataset_loaded)
         session.progressed.connect(self._on_progressed)
+        session.lr_changed.connect(self._on_lr_changed)
+        self.training_panel.lr_change_requested.connect(self.session.set_lr)
         session.weights_changed.connect(self._on_weights_changed)
         session.run_finished.connect(self._on_run_finished)
         session.run_failed.connect(self._on_run_failed)
@@ -459,6 +461,14 @@ class MainWindow(QMainWindow):
         last = events[-1]
         self.statusBar().showMessage(f"Epoch {last.epoch}/{last.epochs}: loss {last.loss:.4f}, "
                                      f"validation accuracy {last.val_acc:.2%} ({last.seconds:.1f} s)", 10000)
+
+    @Slot(str, object)
+    def _on_lr_changed(self, run_id: str, event) -> None:
+        self._ensure_live_run(run_id, 1)
+        run = self.curves.runs[run_id]
+        self.curves.mark_lr_change(run_id, event.epoch - 1 + event.batch / max(run.batches_per_epoch, 1), event.lr)
+        self.statusBar().showMessage(f"Learning rate {event.lr:g} from epoch {event.epoch}, batch {event.batch + 1}",
+                                     10000)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot: WeightsSnapshot) -> None:

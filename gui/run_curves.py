@@ -109,6 +109,7 @@ class RunCurves:
     visible: bool = True
     pieces: list[CurvePiece] = field(default_factory=list)
     accuracy: pg.PlotDataItem | None = None
+    lr_marks: list[pg.InfiniteLine] = field(default_factory=list)  # where the learning rate was changed
     _raw: GrowingArray = field(default_factory=GrowingArray)
     _smooth: GrowingArray = field(default_factory=GrowingArray)
     _average: float = 0.0
@@ -203,6 +204,8 @@ class RunCurves:
             piece.smooth.setVisible(visible)
             piece.epoch_loss.setVisible(visible)
         self.accuracy.setVisible(visible)
+        for line in self.lr_marks:
+            line.setVisible(visible)
 
 
 def with_alpha(color: str, alpha: int) -> QColor:

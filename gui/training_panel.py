@@ -53,6 +53,10 @@ class HiddenSizesValidator(QValidator):
         return QValidator.State.Intermediate, text, position  # empty, or a comma with no size after it yet
 
 
+LR_TIP = "Learning rate of the first epoch (e.g. 0.0005 or 5e-4)"
+LR_RUNNING_TIP = "A new learning rate for the run in progress: type it and press Return (the charts mark the change)"
+
+
 def float_field(value: float, bottom: float, top: float, tooltip: str) -> QLineEdit:
     """A text field for a positive float that accepts 0.0005 and 5e-4 alike, in C locale."""
     field = QLineEdit(f"{value:g}")
@@ -91,6 +95,7 @@ class TrainingPanel(QWidget):
     browse_requested = Signal()
     download_requested = Signal()
     settings_changed = Signal()
+    lr_change_requested = Signal(float)  # during a run: train at this rate from now on
 
     def __init__(self, data_dir: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,7 +129,8 @@ class TrainingPanel(QWidget):
         for name in OPTIMIZERS:
             self.optimizer_box.addItem(OPTIMIZER_LABELS[name], name)
         self.optimizer_box.setToolTip("Choosing an optimizer fills in the seed project's settings for it")
-        self.lr_field = float_field(defaults.lr, 1e-7, 10.0, "Learning rate of the first epoch (e.g. 0.0005 or 5e-4)")
+        self.lr_field = float_field(defaults.lr, 1e-7, 10.0, LR_TIP)
+        self.lr_field.returnPressed.connect(self._on_lr_entered)
         self.epochs_box = QSpinBox()
         self.epochs_box.setRange(1, 1000)
         self.epochs_box.setValue(defaults.epochs)
@@ -172,6 +178,13 @@ class TrainingPanel(QWidget):
         self.form.addRow("Seed", self.seed_box)
         self.form.addRow("Hidden layers", self.hidden_field)
         self.form.addRow("Images", self.augment_box)
+        self.patience_box = QSpinBox()
+        self.patience_box.setRange(0, 1000)
+        self.patience_box.setValue(defaults.patience)
+        self.patience_box.setSpecialValueText("off")
+        self.patience_box.setToolTip("Stop after this many epochs without a better validation accuracy, "
+                                     "keeping the best epoch's weights (off: train every epoch)")
+        self.form.addRow("Patience", self.patience_box)
         settings_box = QGroupBox("Training")
         settings_box.setLayout(self.form)
 
@@ -252,7 +265,7 @@ class TrainingPanel(QWidget):
             epochs=self.epochs_box.value(), lr_decay=self.decay_box.value(), momentum=self.momentum_box.value(),
             beta1=self.beta1_box.value(), beta2=self.beta2_box.value(), eps=float(self.eps_field.text()),
             seed=self.seed_box.value(), hidden=tuple(int(part) for part in self.hidden_field.text().split(",")),
-            augment=self.augment_box.isChecked())
+            augment=self.augment_box.isChecked(), patience=self.patience_box.value())
 
     def apply_config(self, config: TrainConfig) -> None:
         """Show `config` in the fields (a loaded model's settings, say)."""
@@ -271,6 +284,7 @@ class TrainingPanel(QWidget):
         self.seed_box.setValue(config.seed)
         self.hidden_field.setText(",".join(str(size) for size in config.hidden))
         self.augment_box.setChecked(config.augment)
+        self.patience_box.setValue(config.patience)
 
     def _on_optimizer_changed(self) -> None:
         name = self.optimizer
@@ -297,6 +311,10 @@ class TrainingPanel(QWidget):
         self.settings_changed.emit()
 
     # -- run state --------------------------------------------------------------------------------
+    def _on_lr_entered(self) -> None:
+        if self._running and self.lr_field.hasAcceptableInput():
+            self.lr_change_requested.emit(float(self.lr_field.text()))
+
     def set_running(self, running: bool) -> None:
         self._running = running
         self.start_button.setEnabled(not running and self.inputs_valid())
@@ -308,10 +326,13 @@ class TrainingPanel(QWidget):
             self.pause_button.setChecked(False)
             self._label_pause_button(paused=False)
             self.pause_button.blockSignals(False)
-        for widget in (self.optimizer_box, self.lr_field, self.epochs_box, self.batch_box, self.decay_box,
+        for widget in (self.optimizer_box, self.epochs_box, self.batch_box, self.decay_box,
                        self.momentum_box, self.beta1_box, self.beta2_box, self.eps_field, self.seed_box,
-                       self.hidden_field, self.augment_box, self.data_dir_field, self.browse_button):
+                       self.hidden_field, self.augment_box, self.patience_box, self.data_dir_field,
+                       self.browse_button):
             widget.setEnabled(not running)
+        # the learning rate stays editable: Return in it steers the running run
+        self.lr_field.setToolTip(LR_RUNNING_TIP if running else LR_TIP)
 
     def _label_pause_button(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

@@ -27,6 +27,7 @@ class TrainingSession(QObject):
     progressed = Signal(str, object)  # run id, Progress
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(str, object, object)  # run id, RunEnd, Checkpoint
+    lr_changed = Signal(str, object)  # run id, LearningRateChanged
     run_saved = Signal(object)  # RunRecord
     run_failed = Signal(str)  # the run could not start
     warning = Signal(str)
@@ -75,6 +76,7 @@ class TrainingSession(QObject):
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
         worker.progressed.connect(self._on_progressed)
+        worker.lr_changed.connect(self._on_lr_changed)
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
@@ -116,6 +118,15 @@ class TrainingSession(QObject):
     @Slot(object)
     def _on_progressed(self, progress: Progress) -> None:
         self.progressed.emit(self.run_id, progress)
+
+    @Slot(object)
+    def _on_lr_changed(self, event) -> None:
+        self.lr_changed.emit(self.run_id, event)
+
+    def set_lr(self, lr: float) -> None:
+        """Change the running run's learning rate (from its next chunk of batches)."""
+        if self.thread is not None:
+            self.thread.worker.set_lr(lr)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot) -> None:

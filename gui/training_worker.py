@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from core.config import TrainConfig
 from core.dataset import Dataset, load_dataset
 from core.errors import EngineError, RunHistoryError
-from core.events import BatchEnd, EpochEnd, Paused, RunEnd
+from core.events import BatchEnd, EpochEnd, LearningRateChanged, Paused, RunEnd
 from core.run_history import RunStore, local_time
 from core.run_state import Checkpoint
 from core.trainer import Trainer
@@ -97,6 +97,7 @@ class TrainingWorker(QObject):
     progressed = Signal(object)  # Progress: batches and epochs, coalesced
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(object, object)  # RunEnd, Checkpoint
+    lr_changed = Signal(object)  # LearningRateChanged: the run trains at a new rate from there
     run_failed = Signal(str)  # a message for the user; nothing was trained
     run_saved = Signal(object)  # RunRecord, after each save to the store
     save_failed = Signal(str)  # the run goes on, unsaved
@@ -130,6 +131,12 @@ class TrainingWorker(QObject):
             self._pause_requested.clear()
             if self._trainer is not None:
                 self._trainer.resume()
+
+    def set_lr(self, lr: float) -> None:
+        """A new learning rate for the run, from its next chunk of batches."""
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.set_lr(lr)
 
     def stop(self) -> None:
         with self._lock:
@@ -196,6 +203,10 @@ class TrainingWorker(QObject):
                 if now - last_update >= 1.0 / MAX_UPDATES_PER_SECOND:
                     self._flush(report)
                     last_update = now
+            elif isinstance(event, LearningRateChanged):  # its mark lands after the batches before it
+                self._flush(report)
+                last_update = now
+                self.lr_changed.emit(event)
             elif isinstance(event, Paused):  # the window shows all that was trained, weights too
                 self._flush(report)
                 self._emit_snapshot(trainer)

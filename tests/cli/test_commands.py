@@ -103,3 +103,12 @@ def test_without_a_display_the_window_says_so_instead_of_crashing():
                             timeout=60)
     assert result.returncode == 1
     assert "no display" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_patience_reaches_the_config():
+    from cli.commands import config_from_args
+    from cli.parser import build_parser
+
+    args = build_parser().parse_args(["train", "--patience", "4"])
+    assert config_from_args(args).patience == 4
+    assert config_from_args(build_parser().parse_args(["train"])).patience == 0

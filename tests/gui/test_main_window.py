@@ -4,6 +4,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 import gui.training_worker
@@ -19,6 +20,7 @@ from tests.gui.window_driver import (
     set_up_run,
     start,
     take_error,
+    type_text,
     wait_for_batches,
     wait_until_idle,
 )
@@ -365,3 +367,25 @@ def test_the_window_is_ready_again_as_soon_as_a_run_ends(qtbot, window, training
     assert marks["idle"] - marks["finished"] < 0.5, (
         f"the window froze for {marks['idle'] - marks['finished']:.1f} s between the run's end and Start")
     assert not training_threads[0].isRunning()
+
+
+def test_a_new_learning_rate_steers_the_running_run_and_the_chart_marks_it(qtbot, window):
+    """Issue 15: change the learning rate during a run; the charts mark the change."""
+    set_up_run(qtbot, window, epochs=1000, batch_size=8, hidden="256,128,64")  # far longer than the test
+    panel = window.training_panel
+    start(qtbot, window)
+    wait_for_batches(qtbot, window)
+    qtbot.mouseClick(panel.pause_button, LEFT)  # held, so that the run cannot end before the change
+    assert panel.lr_field.isEnabled() and not panel.epochs_box.isEnabled()
+    type_text(qtbot, panel.lr_field, "0.0123")
+    qtbot.keyClick(panel.lr_field, Qt.Key.Key_Return)
+    with qtbot.waitSignal(window.session.lr_changed, timeout=30_000) as changed:
+        qtbot.mouseClick(panel.pause_button, LEFT)  # resume: the next chunk trains at the new rate
+    run_id, event = changed.args
+    assert event.lr == pytest.approx(0.0123)
+    (mark,) = window.curves.runs[run_id].lr_marks
+    assert mark.scene() is window.curves.loss_plot.scene() and mark.label.toPlainText() == "lr 0.0123"
+    assert "Learning rate 0.0123" in window.statusBar().currentMessage()
+    qtbot.mouseClick(panel.stop_button, LEFT)
+    wait_until_idle(qtbot, window)
+    assert window.current.position.lr <= 0.0123 * (1 + 1e-9), "the run went on from the new rate, decaying"

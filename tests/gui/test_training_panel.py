@@ -140,9 +140,10 @@ def test_apply_config_shows_a_config_that_config_gives_back(panel, optimizer):
 
 def test_while_running_the_settings_are_locked_and_pause_stop_enabled(qtbot, panel):
     panel.set_running(True)
-    for widget in (panel.optimizer_box, panel.lr_field, panel.epochs_box, panel.hidden_field, panel.augment_box,
-                   panel.data_dir_field, panel.start_button, panel.race_button):
+    for widget in (panel.optimizer_box, panel.epochs_box, panel.hidden_field, panel.augment_box,
+                   panel.patience_box, panel.data_dir_field, panel.start_button, panel.race_button):
         assert not widget.isEnabled()
+    assert panel.lr_field.isEnabled() and "Return" in panel.lr_field.toolTip(), "the rate steers the run"
     assert panel.pause_button.isEnabled() and panel.stop_button.isEnabled()
     assert panel.download_button.isEnabled(), "a download (its own thread) may go on beside a run"
     with qtbot.waitSignal(panel.pause_toggled) as blocker:
@@ -190,3 +191,15 @@ def test_a_hidden_size_the_field_accepts_is_one_a_run_takes(qtbot, panel):
     type_text(qtbot, panel.hidden_field, "8192,64")
     assert panel.config().hidden == (8192, 64)
     assert "8192" in panel.hidden_field.toolTip()
+
+
+def test_patience_is_off_by_default_and_goes_into_the_config(qtbot, panel):
+    assert panel.patience_box.value() == 0 and panel.patience_box.text() == "off"
+    panel.patience_box.setValue(3)
+    assert panel.config().patience == 3
+    panel.set_running(True)
+    assert not panel.patience_box.isEnabled() and panel.lr_field.isEnabled()
+    with qtbot.waitSignal(panel.lr_change_requested) as requested:
+        panel.lr_field.setText("0.002")
+        qtbot.keyClick(panel.lr_field, Qt.Key.Key_Return)
+    assert requested.args == [0.002]
