@@ -38,3 +38,15 @@ def mnist_dir() -> Path:
     if not folder or not Path(folder).is_dir():
         pytest.skip("real MNIST not available: set MNIST_DIR to a folder with the four IDX files")
     return Path(folder)
+
+
+@pytest.fixture(scope="session")
+def bundled_model():
+    """The pretrained model shipped in assets/ (skipped in an install without it)."""
+    from assets import pretrained_model_path
+    from core.model_file import load_checkpoint
+
+    path = pretrained_model_path()
+    if path is None:
+        pytest.skip("the bundled model is not installed")
+    return load_checkpoint(path).model

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assets import pretrained_model_path
 from core.dataset import load_dataset
 from core.explain import (
     diverging_rgb,
@@ -17,7 +16,6 @@ from core.explain import (
     strongest_inputs,
     top_exciting,
 )
-from core.model_file import load_checkpoint
 from core.network import MLP, softmax
 
 
@@ -74,13 +72,10 @@ def test_explain_gives_each_layer_and_a_map_of_the_input(small_model):
     assert [layer.shape for layer in batch] == [(2, 12), (2, 8), (2, 5)]
 
 
-def test_deleting_the_most_salient_ink_lowers_the_answer_far_more_than_deleting_random_ink(mnist_dir):
+def test_deleting_the_most_salient_ink_lowers_the_answer_far_more_than_deleting_random_ink(mnist_dir, bundled_model):
     """Faithfulness (issue 15): over 200 test digits, zeroing the 15 % most salient ink pixels
     must lower the predicted class's probability at least twice as much as zeroing a random 15 %."""
-    path = pretrained_model_path()
-    if path is None:
-        pytest.skip("the bundled model is not installed")
-    model = load_checkpoint(path).model
+    model = bundled_model
     dataset = load_dataset(mnist_dir)
     rng = np.random.default_rng(15)
     images = dataset.test_images[rng.choice(len(dataset.test_images), 200, replace=False)].astype(np.float32) / 255

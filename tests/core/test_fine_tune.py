@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assets import pretrained_model_path
 from core.dataset import load_dataset
 from core.errors import DatasetError
 from core.fine_tune import fine_tune
-from core.model_file import load_checkpoint
 from core.personal_set import IMAGES, LABELS, PersonalSet
 
 
@@ -53,12 +51,9 @@ def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
     return out
 
 
-def test_fine_tuning_on_ten_misread_drawings_reads_most_of_them_and_keeps_the_test_accuracy(mnist_dir):
+def test_fine_tuning_on_ten_misread_drawings_reads_most_of_them_and_keeps_the_test_accuracy(mnist_dir, bundled_model):
     """Issue 15: ten wrongly read personal drawings, at least eight right after, test accuracy within 0.3 pp."""
-    path = pretrained_model_path()
-    if path is None:
-        pytest.skip("the bundled model is not installed")
-    model = load_checkpoint(path).model
+    model = bundled_model
     dataset = load_dataset(mnist_dir)
     rng = np.random.default_rng(3)
     personal, labels = [], []
