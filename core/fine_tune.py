@@ -4,7 +4,8 @@ Every batch holds PERSONAL_PER_BATCH personal drawings (drawn with replacement: 
 and the rest MNIST training images, at a learning rate well below a run's first: the drawings
 pull the model their way while MNIST keeps it from forgetting the rest. Measured with the
 bundled model (tests/core/test_fine_tune.py): ten training digits turned 40 degrees, all ten
-misread before, all ten read right after; test accuracy 98.28 % -> 98.22 %. Adam starts
+misread before, all ten read right after; test accuracy 99.12 % -> 99.17 % (98.28 -> 98.22 % with
+the plain model bundled before). Adam starts
 afresh: a loaded model may carry no optimizer state.
 """
 
