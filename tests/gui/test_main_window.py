@@ -62,7 +62,8 @@ def test_a_small_run_goes_to_the_end_and_shows_its_curves_and_test_accuracy(qtbo
     press_shortcut(qtbot, window, Qt.Key.Key_Return, panel.start_button)  # Ctrl+Return starts
     assert window.is_training()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
-    assert not panel.lr_field.isEnabled(), "settings are locked while a run uses them"
+    assert not panel.epochs_box.isEnabled(), "settings are locked while a run uses them"
+    assert panel.lr_field.isEnabled(), "but the learning rate steers the run"
     wait_until_idle(qtbot, window)
 
     batches_per_epoch = 640 // 32
