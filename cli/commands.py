@@ -278,7 +278,8 @@ def _model_input(gray: np.ndarray, path: str) -> np.ndarray:
     if gray.shape != (28, 28):
         raise ImageFileError(f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels; --no-preprocess takes 28x28 images "
                              "as MNIST's are")
-    return gray.astype(np.float32) / 255
+    image = gray.astype(np.float32) / 255
+    return 1 - image if np.median(image) > 0.5 else image  # dark ink on light paper (or a flattened transparency)
 
 
 def _rounded(values: np.ndarray) -> list:

@@ -41,6 +41,7 @@ class LearningRateChanged:
 
     epoch: int  # 1-based
     batch: int  # batches done in the epoch before the change
+    batches_per_epoch: int
     lr: float
 
 

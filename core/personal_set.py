@@ -63,20 +63,24 @@ class PersonalSet:
         image = np.asarray(image)
         if image.dtype != np.uint8:
             image = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
-        self.images = np.concatenate([self.images, image.reshape(1, 28, 28)])
-        self.labels = np.append(self.labels, np.uint8(label))
-        self._write()
-
-    def _write(self) -> None:
+        images = np.concatenate([self.images, image.reshape(1, 28, 28)])
+        labels = np.append(self.labels, np.uint8(label))
         self.folder.mkdir(parents=True, exist_ok=True)
         # labels last: a save killed in between leaves more images than labels, which _read refuses
-        # with a message naming the file, rather than a set whose labels belong to other images
-        write_idx(self.folder / IMAGES, self.images)
-        write_idx(self.folder / LABELS, self.labels)
+        # with a message naming the file (Clear then starts afresh), rather than mismatched labels
+        write_idx(self.folder / IMAGES, images)
+        write_idx(self.folder / LABELS, labels)
+        self.images, self.labels = images, labels  # only once both are on disk
+
+    @staticmethod
+    def remove(folder: str | os.PathLike | None = None) -> None:
+        """Delete a personal set's files, readable or not (a damaged set can always be cleared)."""
+        folder = Path(folder) if folder is not None else default_personal_dir()
+        for name in (IMAGES, LABELS):
+            (folder / name).unlink(missing_ok=True)
 
     def clear(self) -> None:
-        for name in (IMAGES, LABELS):
-            (self.folder / name).unlink(missing_ok=True)
+        self.remove(self.folder)
         self.images, self.labels = self._read()
 
     def export(self, folder: str | os.PathLike) -> Path:

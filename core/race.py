@@ -18,7 +18,8 @@ from core.run_state import Checkpoint
 def race_configs(base: TrainConfig) -> list[TrainConfig]:
     """One config per optimizer: its seed defaults, the rest of `base` shared."""
     shared = {"epochs": base.epochs, "batch_size": base.batch_size, "lr_decay": base.lr_decay, "seed": base.seed,
-              "hidden": base.hidden, "init": base.init, "validation": base.validation, "augment": base.augment}
+              "hidden": base.hidden, "init": base.init, "validation": base.validation, "augment": base.augment,
+              "patience": base.patience}
     return [TrainConfig.for_optimizer(name, **shared) for name in OPTIMIZERS]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class Trainer:
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self._control = RunControl()
         self._new_lr: float | None = None  # set from any thread (set_lr), taken by the loop between chunks
+        self._new_lr_lock = threading.Lock()
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
 
     @classmethod
@@ -132,7 +134,8 @@ class Trainer:
         """Train with learning rate `lr` from the next chunk of batches on (the decay then goes on from it)."""
         if not (math.isfinite(lr) and lr > 0):
             raise ConfigError("learning rate must be a positive number")
-        self._new_lr = float(lr)
+        with self._new_lr_lock:
+            self._new_lr = float(lr)
 
     @property
     def paused(self) -> bool:
@@ -180,7 +183,7 @@ class Trainer:
         elapsed_before = 0.0
         chunk = 1  # batches in the next chunk: the first one's time sizes the next
         status, message = "finished", ""
-        best: tuple[int, float, np.ndarray] | None = None  # (epoch, validation accuracy, weights), for patience
+        best: tuple[int, float, _Snapshot] | None = None  # (epoch, validation accuracy, state), for patience
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
             if position.order is None:
@@ -205,10 +208,11 @@ class Trainer:
                 if self._control.stop_requested:
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
-                new_lr, self._new_lr = self._new_lr, None
+                with self._new_lr_lock:
+                    new_lr, self._new_lr = self._new_lr, None
                 if new_lr is not None and new_lr != position.lr:
                     position.lr = new_lr
-                    yield LearningRateChanged(epoch, batch, new_lr)
+                    yield LearningRateChanged(epoch, batch, batches, new_lr)
                 count = min(chunk, batches - batch)
                 rows = position.order[batch * batch_size:(batch + count) * batch_size]
                 losses = np.full(count, UNTRAINED)
@@ -253,7 +257,7 @@ class Trainer:
             position.lr *= config.lr_decay
             last_good = self._snapshot()
             if config.patience and (best is None or val_acc > best[1]):
-                best = (epoch, val_acc, self.model.flat.copy())
+                best = (epoch, val_acc, last_good)  # the weights and optimizer state as this epoch left them
             elif config.patience and epoch - best[0] >= config.patience and epoch < config.epochs:
                 status = "stopped"
                 message = (f"stopped early after epoch {epoch}: no better validation accuracy for "
@@ -261,7 +265,10 @@ class Trainer:
                            f"({best[1]:.2%}) were kept")
 
         if status == "stopped" and best is not None and message.startswith("stopped early"):
-            self.model.flat[...] = best[2]  # the best validation weights, offered as the run's model
+            # the best validation epoch's weights and optimizer state become the run's model; its
+            # history and position stay those of the epochs trained (a resume goes on from there)
+            self.model.flat[...] = best[2].parameters
+            self.optimizer.load_state(best[2].optimizer_state)
 
         with step.single_threaded_blas:
             history.test_acc = accuracy(self.model, self.splits.test_images, self.splits.test_labels)

@@ -96,8 +96,8 @@ class HandwritingTeacher(QObject):
         self.error: str | None = None
         try:
             self.personal = personal if personal is not None else PersonalSet()
-        except EngineError as error:  # a damaged set: said once, and a fresh one is started beside it
-            self.error = f"Your personal set could not be read and is not used: {error}"
+        except EngineError as error:  # a damaged set: said once; Clear deletes it and starts afresh
+            self.error = f"Your personal set could not be read (File > My handwriting > Clear starts afresh): {error}"
             self.personal = None
         self._task = None
 
@@ -116,6 +116,9 @@ class HandwritingTeacher(QObject):
     def clear(self) -> None:
         if self.personal is not None:
             self.personal.clear()
+        else:
+            PersonalSet.remove()
+            self.personal, self.error = PersonalSet(), None
         self.changed.emit(len(self))
 
     def start(self, checkpoint: Checkpoint, dataset) -> None:

@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
         self._evaluation_pending = False
         self._analysis_model: tuple[MLP, str] | None = None  # (model, description) the Errors tab scored
         self._tasks = set()
-        self._after_dataset = None  # what to do once a dataset loading in the background arrives
+        self._after_dataset: list = []  # what to do once the dataset loading in the background arrives
+        self._tuned_from: Checkpoint | None = None  # the model a fine-tuning in progress started from
         self._evaluated_description = ""
 
         self.setWindowTitle("MNIST MLP")
@@ -303,23 +304,24 @@ class MainWindow(QMainWindow):
             else:
                 self.show_error("No dataset", self._missing_dataset_message(folder))
             return False
-        self._after_dataset = then
-        self.statusBar().showMessage(f"Loading the dataset in {folder}…")
-        self._keep(run_in_background(load_dataset, folder, done=self._on_background_dataset,
-                                     failed=self._on_background_dataset_failed))
+        self._after_dataset.append(then)
+        if len(self._after_dataset) == 1:  # else the load in progress serves this request too
+            self.statusBar().showMessage(f"Loading the dataset in {folder}…")
+            self._keep(run_in_background(load_dataset, folder, done=self._on_background_dataset,
+                                         failed=self._on_background_dataset_failed))
         return True
 
     @Slot(object)
     def _on_background_dataset(self, dataset: Dataset) -> None:
         self._on_dataset_loaded(dataset)
         self.statusBar().clearMessage()
-        then, self._after_dataset = self._after_dataset, None
-        if then is not None:
+        waiting, self._after_dataset = self._after_dataset, []
+        for then in waiting:
             then()
 
     @Slot(str)
     def _on_background_dataset_failed(self, message: str) -> None:
-        self._after_dataset = None  # what waited for this dataset will not run on a later one
+        self._after_dataset = []  # what waited for this dataset will not run on a later one
         self.statusBar().clearMessage()
         self.errors.clear("No dataset to evaluate on: " + message)
         self.show_error("Could not load the dataset", message)
@@ -464,9 +466,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_lr_changed(self, run_id: str, event) -> None:
-        self._ensure_live_run(run_id, 1)
-        run = self.curves.runs[run_id]
-        self.curves.mark_lr_change(run_id, event.epoch - 1 + event.batch / max(run.batches_per_epoch, 1), event.lr)
+        self._ensure_live_run(run_id, event.batches_per_epoch)  # it may come before the run's first batch
+        self.curves.mark_lr_change(run_id, event.epoch - 1 + event.batch / event.batches_per_epoch, event.lr)
         self.statusBar().showMessage(f"Learning rate {event.lr:g} from epoch {event.epoch}, batch {event.batch + 1}",
                                      10000)
 
@@ -689,6 +690,9 @@ class MainWindow(QMainWindow):
             self.teacher.keep(image, self.drawing.teach.digit_box.currentIndex())
         except EngineError as error:
             self.show_error("Cannot keep the drawing", str(error))
+        except OSError as error:
+            self.show_error("Cannot keep the drawing", f"{error.filename or 'your personal set'}: "
+                                                      f"{error.strerror or error}")
 
     @Slot()
     def _fine_tune(self) -> None:
@@ -699,8 +703,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No model to fine-tune: train one or load one.", 5000)
             return
         checkpoint = self.current
+        self._tuned_from = checkpoint  # a result for another model than the current one is dropped
 
         def start() -> None:
+            if self.is_training():
+                return
             self.teacher.start(checkpoint, self.dataset)
             self.drawing.teach.set_count(len(self.teacher), busy=True)
             self.statusBar().showMessage("Fine-tuning on MNIST with your drawings mixed in…")
@@ -736,6 +743,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_fine_tuned(self, report: FineTuneReport) -> None:
         self.drawing.teach.set_count(len(self.teacher))
+        if self.current is not self._tuned_from or self.is_training():
+            self.statusBar().showMessage("Fine-tuning finished, but the current model changed meanwhile: "
+                                         "its result was dropped.", 15000)
+            return
         self._set_current(report.checkpoint, "fine-tuned on your handwriting")
         self.statusBar().showMessage(report.summary(), 30000)
 

@@ -49,6 +49,8 @@ class MapView(QWidget):
         self._brushes: list = []  # one per sampled image, its class's colour
         self.method = "PCA"
         self._axes: np.ndarray | None = None  # the last PCA axes: the next map keeps their signs
+        self._generation = 0  # counts changes of model or sample: a t-SNE of an older one is dropped
+        self._tsne_generation = 0
         self._pending = False
         self._last_draw = -np.inf
         self._cancel = threading.Event()
@@ -124,11 +126,13 @@ class MapView(QWidget):
         self.legend.setText("  ".join(f"<span style='color:{CLASS_COLORS[k % len(CLASS_COLORS)]}'>&#9679;</span> "
                                       f"{name}" for k, name in enumerate(self.class_names)))
         self._axes = None
+        self._generation += 1
         self._request()
 
     def set_model(self, model: MLP) -> None:
         """Map with `model` (a private copy) from now on: PCA redrawn soon if shown; a t-SNE map goes back to PCA."""
         self.model = model
+        self._generation += 1
         self._request()
 
     def _request(self) -> None:
@@ -188,6 +192,7 @@ class MapView(QWidget):
         def project():
             return tsne_2d(features, progress=report)
 
+        self._tsne_generation = self._generation
         self._tsne_task = run_in_background(project, done=self._on_tsne_done, failed=self._on_tsne_failed)
         self._set_busy(True)
 
@@ -213,8 +218,10 @@ class MapView(QWidget):
     def _on_tsne_done(self, coordinates) -> None:
         self._tsne_task = None
         self._set_busy(False)
-        if coordinates is None:  # cancelled
+        if coordinates is None or self._tsne_generation != self._generation:  # cancelled, or of an older model
             self._set_caption()
+            if self._pending:
+                self._schedule()
             return
         self.method = "t-SNE"
         self._show(coordinates)

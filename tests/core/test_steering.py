@@ -26,7 +26,7 @@ def test_a_new_learning_rate_takes_effect_from_the_next_chunk_and_decays_from_th
         if isinstance(event, BatchEnd) and event.epoch == 1 and event.batch == 3:
             trainer.set_lr(0.01)
     changed = [event for event in events if isinstance(event, LearningRateChanged)]
-    assert changed == [LearningRateChanged(1, 3, 0.01)]
+    assert changed == [LearningRateChanged(1, 3, trainer.batches_per_epoch, 0.01)]
     assert trainer.history.lrs == [0.01, 0.005]
     assert isinstance(events[-1], RunEnd) and events[-1].status == "finished"
     with pytest.raises(ConfigError):

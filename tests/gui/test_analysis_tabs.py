@@ -279,3 +279,12 @@ def test_the_errors_tab_without_a_dataset_says_so_in_place_with_a_frame_of_class
         assert low <= 0.01 and high >= 9.99 and high - low < 50
     assert [text for _, text in matrix.getAxis("bottom")._tickLevels[0]] == [str(digit) for digit in range(10)]
     assert "x0.001" not in matrix.getAxis("left").labelString()
+
+
+def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, window):
+    assert window.dataset is None
+    called = []
+    assert window.with_dataset(lambda: called.append("errors"))
+    assert window.with_dataset(lambda: called.append("map"))
+    qtbot.waitUntil(lambda: window.dataset is not None and len(called) == 2, timeout=10_000)
+    assert called == ["errors", "map"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from core.personal_set import PersonalSet
 from gui.handwriting import FineTuneReport
 from tests.gui.window_driver import LEFT, ONE, draw_stroke
@@ -31,3 +33,18 @@ def test_a_kept_drawing_joins_the_personal_set_and_fine_tuning_makes_a_new_curre
     assert "fine-tuned on your handwriting" in drawing.model_label.text()
     assert "Your drawings: " in window.statusBar().currentMessage()
     assert teach.tune_button.text() == "Fine-tune (1)"
+
+
+def test_a_damaged_personal_set_is_said_once_and_clear_starts_afresh(qtbot, tmp_path):
+    from core.personal_set import IMAGES, default_personal_dir
+    from gui.handwriting import HandwritingTeacher
+
+    folder = default_personal_dir()
+    folder.mkdir(parents=True)
+    (folder / IMAGES).write_bytes(b"not an IDX file")
+    teacher = HandwritingTeacher()
+    assert teacher.personal is None and "Clear starts afresh" in teacher.error and IMAGES in teacher.error
+    teacher.clear()
+    assert teacher.personal is not None and len(teacher) == 0 and not (folder / IMAGES).exists()
+    teacher.keep(np.zeros((28, 28), np.float32), 3)
+    assert PersonalSet().labels.tolist() == [3]
