@@ -95,7 +95,7 @@ class InAppRun:
     """A run started from the window, paused at once; its trainer's batches and training seconds
     come from the BatchEnd events it yields to the window's worker."""
 
-    def __init__(self, app, config: TrainConfig, dataset, settings_path: Path) -> None:
+    def __init__(self, app, config: TrainConfig, dataset, settings_path: Path, tab: str = "Curves") -> None:
         from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
         from gui.app import create_main_window
@@ -106,12 +106,14 @@ class InAppRun:
         self._record_batches()
         self.window = create_main_window(QSettings(str(settings_path), QSettings.Format.IniFormat))
         self.window.show()
-        self.window.session.dataset = dataset  # as after a first run: the worker does not reload it
+        self.window._on_dataset_loaded(dataset)  # as after a first run: the worker does not reload it
         self.window.training_panel.set_data_dir(str(dataset.folder))
         self.window.training_panel.apply_config(config)
         draw_a_digit(self.window)
         self._spin(0.3)  # laid out and painted once, as a window is before anyone clicks Start
         self.window.start_training()
+        tabs = self.window.tabs
+        tabs.setCurrentIndex([tabs.tabText(index) for index in range(tabs.count())].index(tab))
         self.window.session.pause()
         self._spin(60.0, until=lambda: self.trainer is not None and self.trainer.wait_until_halted(0))
         self.gaps: list[float] = []
@@ -197,6 +199,7 @@ def main() -> int:
     parser.add_argument("--data-dir")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--turn", type=float, default=1.0, help="seconds of each turn")
+    parser.add_argument("--tab", default="Curves", help="the tab shown during the run (Curves, Map, Filters...)")
     parser.add_argument("--headless-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     data_dir = str(resolve_data_dir(args.data_dir))
@@ -210,7 +213,7 @@ def main() -> int:
     config = TrainConfig(epochs=args.epochs)
     warm_up(dataset)
     headless = HeadlessRun(data_dir, args.epochs)
-    in_app = InAppRun(app, config, dataset, Path(os.environ.get("TMPDIR", "/tmp")) / "mnist-mlp-bench.ini")
+    in_app = InAppRun(app, config, dataset, Path(os.environ.get("TMPDIR", "/tmp")) / "mnist-mlp-bench.ini", args.tab)
     headless_rates, in_app_rates = [], []
     headless_at, in_app_at = (0, 0.0), (0, 0.0)
     try:
