@@ -93,6 +93,13 @@ def train(args) -> int:
     store = None if args.no_history else history_store(args.history_budget)
     preparation = start_preparing()  # compiles (first run) or loads the kernels while the dataset loads
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
+    if args.extra_data is not None:
+        from core.personal_set import PersonalSet
+
+        extra = PersonalSet(args.extra_data or None)
+        dataset = extra.added_to(dataset)
+        if not args.json:
+            print(f"with {counted(len(extra), 'drawing')} of {extra.folder} added to the training images")
     if args.resume:
         checkpoint = load_checkpoint(args.resume)
         try:

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "asm: sqrt(2/fan_in) as its assembly (default he)")
     train.add_argument("--validation", choices=VALIDATIONS,
                        help="seed: test images 9000-9999 (default, as the seed); holdout: last 5000 training images")
+    train.add_argument("--extra-data", nargs="?", const="", metavar="DIR",
+                       help="add a personal set (IDX files, as File > My handwriting exports them) to the training "
+                            "images; without DIR: your own, from the window")
     train.add_argument("--patience", type=int, metavar="N",
                        help="stop after N epochs without a better validation accuracy and keep the best "
                             "epoch's weights (default 0: train every epoch)")

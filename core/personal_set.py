@@ -8,6 +8,7 @@ other: it can be exported to a folder, read back, or added to a training run. Ea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -90,6 +91,15 @@ class PersonalSet:
         for name in (IMAGES, LABELS):
             shutil.copyfile(self.folder / name, folder / name)
         return folder
+
+    def added_to(self, dataset):
+        """`dataset` with these drawings after its training images: a run that learns them too.
+        Their labels must be the dataset's classes (the digits for MNIST)."""
+        if len(self.labels) and self.labels.max() >= len(dataset.class_names):
+            raise DatasetError(f"{self.folder}: a label {int(self.labels.max())} past the dataset's "
+                               f"{len(dataset.class_names)} classes")
+        return dataclasses.replace(dataset, train_images=np.concatenate([dataset.train_images, self.flat_images()]),
+                                   train_labels=np.concatenate([dataset.train_labels, self.labels]))
 
     def flat_images(self) -> np.ndarray:
         """(N, 784) uint8, as a Dataset holds its images."""

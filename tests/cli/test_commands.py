@@ -112,3 +112,26 @@ def test_train_patience_reaches_the_config():
     args = build_parser().parse_args(["train", "--patience", "4"])
     assert config_from_args(args).patience == 4
     assert config_from_args(build_parser().parse_args(["train"])).patience == 0
+
+
+def test_train_extra_data_adds_a_personal_set_to_the_training_images(tmp_path, tiny_dataset_dir, capsys):
+    from core.personal_set import PersonalSet
+
+    drawings = PersonalSet(tmp_path / "mine")
+    for label in (3, 7):
+        image = np.zeros((28, 28), np.float32)
+        image[8:20, 10:18] = 1.0
+        drawings.add(image, label)
+    assert run_cli(["train", "--data-dir", str(tiny_dataset_dir), "--epochs", "1", "--hidden", "16",
+                    "--batch-size", "32", "--extra-data", str(tmp_path / "mine"), "--no-history"]) == 0
+    assert "with 2 drawings of" in capsys.readouterr().out
+    from core.dataset import load_dataset
+    dataset = load_dataset(tiny_dataset_dir)
+    extended = drawings.added_to(dataset)
+    assert len(extended.train_images) == len(dataset.train_images) + 2
+    assert extended.train_labels[-2:].tolist() == [3, 7]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "train-images-idx3-ubyte").write_bytes(b"junk")
+    assert run_cli(["train", "--data-dir", str(tiny_dataset_dir), "--epochs", "1", "--extra-data",
+                    str(tmp_path / "bad"), "--no-history"]) == 1
+    assert "train-images-idx3-ubyte" in capsys.readouterr().err
