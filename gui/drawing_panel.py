@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.explain import diverging_rgb, explain, saliency_overlay, strongest_inputs
+from core.explain import diverging_rgb, explain, layer_activations, saliency_overlay, strongest_inputs
 from core.network import MLP
 from core.preprocess import to_mnist
 from gui.activations_view import ActivationsView
@@ -33,7 +33,6 @@ class DrawingPanel(QWidget):
         self.prediction = PredictionView()
         self.activations = ActivationsView()
         self.teach = TeachBar()
-        self._image: np.ndarray | None = None  # the (28, 28) image classified last
         self.model_label = QLabel("no model")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
@@ -93,8 +92,7 @@ class DrawingPanel(QWidget):
         self._classify()
 
     def _classify(self) -> None:
-        image = self._example if self._example is not None and self.model is not None else self._drawing_image
-        self._image = image
+        image = self.model_input
         if image is None:
             self.prediction.show_nothing()
             self.activations.clear()
@@ -103,15 +101,13 @@ class DrawingPanel(QWidget):
             self.activations.clear()
         else:
             why = self.prediction.why_class
-            explanation = explain(self.model, image, None if why in (WHY_OFF, WHY_ANSWER) else why)
-            overlay = None if why == WHY_OFF else saliency_overlay(image, explanation.saliency)
-            self.prediction.show_prediction(image, explanation.activations[-1], overlay)
-            self.activations.set_activations(explanation.activations)
-
-    @property
-    def seen_image(self) -> np.ndarray | None:
-        """The (28, 28) image in [0, 1] the model was shown last (the drawing, or an example), or None."""
-        return self._image
+            if why == WHY_OFF:  # the layers alone: no saliency's 32-image pass at each of a run's snapshots
+                activations, overlay = [layer[0] for layer in layer_activations(self.model, image[None])], None
+            else:
+                explanation = explain(self.model, image, None if why == WHY_ANSWER else why)
+                activations, overlay = explanation.activations, saliency_overlay(image, explanation.saliency)
+            self.prediction.show_prediction(image, activations[-1], overlay)
+            self.activations.set_activations(activations)
 
     def _on_unit_hovered(self, layer: int, unit: int) -> None:
         if self.model is None or not self.activations.activations:

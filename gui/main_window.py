@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
     # -- your handwriting -----------------------------------------------------------------------------
     @Slot()
     def _keep_drawing(self) -> None:
-        image = self.drawing.seen_image
+        image = self.drawing.model_input
         if image is None:
             self.statusBar().showMessage("Draw a digit first, then say which it is.", 5000)
             return

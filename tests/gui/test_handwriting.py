@@ -21,7 +21,7 @@ def test_a_kept_drawing_joins_the_personal_set_and_fine_tuning_makes_a_new_curre
     qtbot.mouseClick(teach.keep_button, LEFT)
     kept = PersonalSet()
     assert kept.labels.tolist() == [7]
-    assert abs(kept.images[0] / 255 - drawing.seen_image).max() <= 1 / 255
+    assert abs(kept.images[0] / 255 - drawing.model_input).max() <= 1 / 255
     assert teach.tune_button.text() == "Fine-tune (1)" and teach.tune_button.isEnabled()
 
     before = window.current
