@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.config import TrainConfig  # noqa: E402
-from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.events import BatchEnd  # noqa: E402
-from core.trainer import Trainer  # noqa: E402
+from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.engine.config import TrainConfig  # noqa: E402
+from core.engine.events import BatchEnd  # noqa: E402
+from core.engine.trainer import Trainer  # noqa: E402
 
 TIMER_MS = 10
 
@@ -184,7 +184,7 @@ def draw_a_digit(window) -> None:
 
 def warm_up(dataset) -> None:
     """Kernels compiled and pages touched, in a thread other than this main one: once the main
-    thread has run a parallel kernel, the window's worker trained 25 % slower (core/kernels.py)."""
+    thread has run a parallel kernel, the window's worker trained 25 % slower (core/compiled/kernels.py)."""
     thread = threading.Thread(target=lambda: list(Trainer(TrainConfig(hidden=(8,), epochs=1), dataset).run()))
     thread.start()
     thread.join()

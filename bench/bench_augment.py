@@ -21,10 +21,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import TrainConfig  # noqa: E402
-from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.events import EpochEnd  # noqa: E402
-from core.trainer import Trainer  # noqa: E402
+from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.engine.config import TrainConfig  # noqa: E402
+from core.engine.events import EpochEnd  # noqa: E402
+from core.engine.trainer import Trainer  # noqa: E402
 
 
 def seconds_per_epoch(config: TrainConfig, dataset) -> float:

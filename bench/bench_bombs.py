@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.dataset import MNIST_FILE_NAMES, find_file, resolve_data_dir  # noqa: E402
+from core.data.dataset import MNIST_FILE_NAMES, find_file, resolve_data_dir  # noqa: E402
 
 GIB = 1 << 30
 ZEROS = bytes(1 << 24)

@@ -11,7 +11,7 @@ them again, and prints three tables:
    same with a run in the real MainWindow (offscreen, its worker thread, bench/bench_app.py),
    in turns of a second.
 2. oversubscribed: at each load, the engine (Adam) against the engine on one thread
-   (NUMBA_NUM_THREADS=1) and against the plain NumPy reference (core/reference.py, BLAS on all
+   (NUMBA_NUM_THREADS=1) and against the plain NumPy reference (tests/reference.py, BLAS on all
    cores), their blocks taken one after the other in the same round.
 3. first run: `main.py train --epochs 1` with an empty NUMBA_CACHE_DIR against the same command
    again (warm), wall and CPU seconds.
@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 OPTIMIZERS = ("sgd", "momentum", "adam")
 # The children's environment, as this process was started: importing core sets GOMP_SPINCOUNT
-# (core/kernels.py), which the old code's children must not inherit.
+# (core/compiled/kernels.py), which the old code's children must not inherit.
 ENVIRONMENT = dict(os.environ)
 LOADS = (0, 2, 4)
 
@@ -79,15 +79,15 @@ def child(kind: str, optimizer: str, data_dir: str) -> int:
     """Trains blocks of batches on demand: each stdin line "N" trains about N more batches and
     answers the seconds a batch took. engine: the Trainer, its own chunks of ~0.05 s, a block
     ending with a chunk (the Trainer yields a chunk's BatchEnd events after training all of it),
-    validation between epochs included, as in `main.py train`; reference: core/reference.py."""
-    from core.config import TrainConfig
-    from core.dataset import load_dataset
-    from core.events import BatchEnd
+    validation between epochs included, as in `main.py train`; reference: tests/reference.py."""
+    from core.data.dataset import load_dataset
+    from core.engine.config import TrainConfig
+    from core.engine.events import BatchEnd
 
     dataset = load_dataset(data_dir)
     config = TrainConfig.for_optimizer(optimizer, epochs=10_000)
     if kind == "engine":
-        from core.trainer import Trainer
+        from core.engine.trainer import Trainer
 
         trainer = Trainer(config, dataset)
         events = (event for event in trainer.run() if isinstance(event, BatchEnd))
@@ -103,9 +103,9 @@ def child(kind: str, optimizer: str, data_dir: str) -> int:
         return 0
     from threadpoolctl import threadpool_limits
 
-    from core.lcg import LCG, shuffle_in_place
-    from core.network import MLP
-    from core.reference import ReferenceNetwork
+    from core.engine.lcg import LCG, shuffle_in_place
+    from core.engine.network import MLP
+    from tests.reference import ReferenceNetwork
 
     network = ReferenceNetwork(MLP.initialized(config.layer_sizes, config.seed, config.init), config)
     order = np.arange(len(dataset.train_images))
@@ -217,8 +217,8 @@ def window_turns(data_dir: str, turns: int) -> None:
     from bench_app import InAppRun, rate, warm_up
     from PySide6.QtWidgets import QApplication
 
-    from core.config import TrainConfig
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
+    from core.engine.config import TrainConfig
 
     app = QApplication.instance() or QApplication([])
     dataset = load_dataset(data_dir)
@@ -295,7 +295,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the competing processes (finally)
     if not args.child:  # a child imports the project from its PYTHONPATH: this one or --against
         sys.path.insert(0, str(ROOT))
-    from core.dataset import resolve_data_dir
+    from core.data.dataset import resolve_data_dir
 
     data_dir = str(resolve_data_dir(args.data_dir))
     if args.child:

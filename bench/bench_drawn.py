@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from assets import pretrained_model_path  # noqa: E402
-from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.model_file import load_checkpoint  # noqa: E402
+from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.files.model_file import load_checkpoint  # noqa: E402
 from tests.drawn_digits import draw_test_digits, format_table, make_panel  # noqa: E402
 
 

@@ -3,7 +3,7 @@
     python bench/bench_training.py [--data-dir DIR] [--repeats 2] [--memory] [--kernels numpy]
 
 Prints a Markdown table: for each optimizer, epochs (937 batches of 64) of the engine's Trainer
-and of core/reference.py on the same shuffled batches, timed in alternating blocks of 100
+and of tests/reference.py on the same shuffled batches, timed in alternating blocks of 100
 batches, and the median of the blocks' ratios. Compare ratios, not seconds: machines here are
 shared and their speed drifts, so seconds per epoch are medians of blocks, scaled to an epoch.
 --memory adds the peak resident memory of a full 25-epoch Adam run (in a child process).
@@ -28,15 +28,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import kernels  # noqa: E402
-from core.config import TrainConfig  # noqa: E402
-from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.events import BatchEnd  # noqa: E402
-from core.lcg import LCG, shuffle_in_place  # noqa: E402
-from core.network import MLP  # noqa: E402
-from core.reference import ReferenceNetwork  # noqa: E402
-from core.sparse_images import SparseImages  # noqa: E402
-from core.trainer import Trainer  # noqa: E402
+from core.compiled import kernels  # noqa: E402
+from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.data.sparse_images import SparseImages  # noqa: E402
+from core.engine.config import TrainConfig  # noqa: E402
+from core.engine.events import BatchEnd  # noqa: E402
+from core.engine.lcg import LCG, shuffle_in_place  # noqa: E402
+from core.engine.network import MLP  # noqa: E402
+from core.engine.trainer import Trainer  # noqa: E402
+from tests.reference import ReferenceNetwork  # noqa: E402
 
 BLOCK = 100  # batches per timed block
 # Idle seconds before each block: OpenBLAS's threads spin for about 0.1 s after their last job
@@ -70,7 +70,7 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
             next(events)
         engine = time.perf_counter() - started
         time.sleep(SETTLE)
-        with all_blas_threads():  # the paused Trainer keeps BLAS on one thread (core/trainer.py)
+        with all_blas_threads():  # the paused Trainer keeps BLAS on one thread (core/engine/trainer.py)
             started = time.perf_counter()
             for start in range(first * batch, (first + BLOCK) * batch, batch):
                 rows = order[start:start + batch]
@@ -116,7 +116,7 @@ def main() -> int:
     parser.add_argument("--kernels", choices=("numba", "numpy"), default="numba",
                         help="numpy: the engine without its compiled kernels")
     args = parser.parse_args()
-    if args.kernels == "numpy" and kernels.AVAILABLE:  # core.kernels reads it at import: start over
+    if args.kernels == "numpy" and kernels.AVAILABLE:  # core.compiled.kernels reads it at import: start over
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "MNIST_MLP_KERNELS": "numpy"})
     dataset = load_dataset(resolve_data_dir(args.data_dir))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.dataset import resolve_data_dir  # noqa: E402
-from core.model_file import load_checkpoint  # noqa: E402
-from core.run_history import RunStore  # noqa: E402
+from core.data.dataset import resolve_data_dir  # noqa: E402
+from core.files.model_file import load_checkpoint  # noqa: E402
+from core.runs.run_history import RunStore  # noqa: E402
 
 TICK_MS = 10
 

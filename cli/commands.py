@@ -13,19 +13,19 @@ from cli.interchange import export_model, import_model
 from cli.parser import build_parser
 from cli.progress import ProgressLine, wait_for_kernels
 from cli.runs_command import history_store, runs
+from core.analysis.metrics import accuracy_from_confusion, confusion_matrix
 from core.atomic_file import check_writable_target, remove_stray_temp_files
-from core.config import TrainConfig, parse_hidden
-from core.curves_jsonl import epoch_line, test_line
-from core.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
-from core.download import DownloadProgress, download_mnist
+from core.data.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
+from core.data.download import DownloadProgress, download_mnist
+from core.engine.config import TrainConfig, parse_hidden
+from core.engine.events import BatchEnd, EpochEnd, RunEnd
+from core.engine.kernel_preparation import start_preparing
+from core.engine.run_state import Checkpoint
+from core.engine.trainer import Trainer
 from core.errors import EngineError, ImageFileError, ModelFileError
-from core.events import BatchEnd, EpochEnd, RunEnd
-from core.kernel_preparation import start_preparing
-from core.metrics import accuracy_from_confusion, confusion_matrix
-from core.model_file import load_checkpoint, save_checkpoint
-from core.run_recorder import RunRecorder, save_interval_from_environment
-from core.run_state import Checkpoint
-from core.trainer import Trainer
+from core.files.curves_jsonl import epoch_line, test_line
+from core.files.model_file import load_checkpoint, save_checkpoint
+from core.runs.run_recorder import RunRecorder, save_interval_from_environment
 from core.wording import counted
 
 
@@ -94,7 +94,7 @@ def train(args) -> int:
     preparation = start_preparing()  # compiles (first run) or loads the kernels while the dataset loads
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.extra_data is not None:
-        from core.personal_set import PersonalSet
+        from core.data.personal_set import PersonalSet
 
         extra = PersonalSet(args.extra_data or None)
         dataset = extra.added_to(dataset)
@@ -237,7 +237,7 @@ def evaluate(args) -> int:
 
 def _evaluate_robustness(checkpoint: Checkpoint, dataset: Dataset, as_json: bool) -> int:
     from cli.robustness_report import print_robustness
-    from core.robustness import SAMPLE, robustness_curves
+    from core.analysis.robustness import SAMPLE, robustness_curves
 
     curves = robustness_curves(checkpoint.model, dataset.test_images, dataset.test_labels)
     print_robustness(curves, dataset.name, min(SAMPLE, len(dataset.test_images)), as_json)
@@ -245,8 +245,8 @@ def _evaluate_robustness(checkpoint: Checkpoint, dataset: Dataset, as_json: bool
 
 
 def predict(args) -> int:
-    from core.explain import explain
-    from core.preprocess import to_mnist
+    from core.analysis.explain import explain
+    from core.data.preprocess import to_mnist
     from gui.image_file import read_grayscale
 
     if args.explain and not args.json:

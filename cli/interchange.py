@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.curves_jsonl import ended_status, export_curves_jsonl
 from core.errors import EngineError
-from core.model_file import load_checkpoint, save_checkpoint
-from core.run_history import export_curves_csv
+from core.files.curves_jsonl import ended_status, export_curves_jsonl
+from core.files.model_file import load_checkpoint, save_checkpoint
+from core.runs.run_history import export_curves_csv
 
 SUFFIX_FORMATS = {".onnx": "onnx", ".npz": "state-dict", ".csv": "csv", ".jsonl": "jsonl"}
 EXPORT_FORMATS = tuple(SUFFIX_FORMATS.values())
@@ -25,14 +25,14 @@ def export_model(args) -> int:
     _refuse_same_file(args.model, args.out)
     checkpoint = load_checkpoint(args.model)
     if file_format == "onnx":
-        from core.onnx_export import INPUT_NAME, LOGITS, OPSET, PROBABILITIES, export_onnx
+        from core.files.onnx_export import INPUT_NAME, LOGITS, OPSET, PROBABILITIES, export_onnx
 
         path = export_onnx(checkpoint, args.out)
         sizes = checkpoint.model.layer_sizes
         print(f"wrote {path}: ONNX opset {OPSET}, input {INPUT_NAME} (batch, {sizes[0]}) float32 in [0, 1], "
               f"outputs {PROBABILITIES} and {LOGITS} (batch, {sizes[-1]})")
     elif file_format == "state-dict":
-        from core.state_dict import export_state_dict
+        from core.files.state_dict import export_state_dict
 
         path = export_state_dict(checkpoint.model, args.out)
         print(f"wrote {path}: PyTorch-style state dict (0.weight, 0.bias, 2.weight, ...; weights (out, in))")
@@ -45,7 +45,7 @@ def export_model(args) -> int:
 
 
 def import_model(args) -> int:
-    from core.model_import import import_model as read_foreign_model
+    from core.files.model_import import import_model as read_foreign_model
 
     _refuse_same_file(args.source, args.out)
     imported = read_foreign_model(args.source)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cli.interchange import EXPORT_FORMATS
-from core.config import INITS, OPTIMIZERS, VALIDATIONS
-from core.run_history import BUDGET_ENV
+from core.engine.config import INITS, OPTIMIZERS, VALIDATIONS
+from core.runs.run_history import BUDGET_ENV
 
 
 def build_parser() -> argparse.ArgumentParser:

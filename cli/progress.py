@@ -35,10 +35,10 @@ class ProgressLine:
 
 
 def wait_for_kernels(preparation, quiet: bool = False) -> None:
-    """Wait for the compiled kernels (core/kernel_preparation.py), and when they are being
+    """Wait for the compiled kernels (core/engine/kernel_preparation.py), and when they are being
     compiled (a first run: some 20 s) say so, with the seconds so far, instead of stalling
     silently inside epoch 1."""
-    from core.kernel_preparation import FIRST_RUN_MESSAGE, STAGES
+    from core.engine.kernel_preparation import FIRST_RUN_MESSAGE, STAGES
 
     if preparation.wait(0.2) or not preparation.first_run or quiet:
         preparation.wait()

@@ -1,11 +1,11 @@
 """`evaluate --robustness`: a model's accuracy as the test digits are shifted, turned, scaled,
-thickened or noised (core/robustness.py), as a table or one JSON object."""
+thickened or noised (core/analysis/robustness.py), as a table or one JSON object."""
 
 from __future__ import annotations
 
 import json
 
-from core.robustness import RobustnessCurve
+from core.analysis.robustness import RobustnessCurve
 
 
 def print_robustness(curves: list[RobustnessCurve], dataset_name: str, sample: int, as_json: bool) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from core.atomic_file import check_writable_target
 from core.errors import EngineError, FileWriteError, RunHistoryError
-from core.model_file import save_checkpoint
-from core.run_history import RunRecord, RunStore, budget_from_environment, export_curves_csv, parse_size
+from core.files.model_file import save_checkpoint
+from core.runs.run_history import RunRecord, RunStore, budget_from_environment, export_curves_csv, parse_size
 
 
 def history_store(budget_text: str | None = None) -> RunStore:

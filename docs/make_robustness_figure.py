@@ -4,7 +4,7 @@
 
 The augmented model defaults to the bundled one. The figure is the Errors tab's own robustness
 charts (gui/robustness_view.py), drawn offscreen with the app's theme, on MNIST's test images
-(core/robustness.py: the same 3000 images at every level).
+(core/analysis/robustness.py: the same 3000 images at every level).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from assets import pretrained_model_path  # noqa: E402
-from core.dataset import load_dataset, resolve_data_dir  # noqa: E402
-from core.model_file import load_checkpoint  # noqa: E402
-from core.robustness import compare_robustness  # noqa: E402
+from core.analysis.robustness import compare_robustness  # noqa: E402
+from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
+from core.files.model_file import load_checkpoint  # noqa: E402
 from gui.robustness_view import RobustnessView  # noqa: E402
 from gui.theme import apply_theme  # noqa: E402
 

@@ -28,7 +28,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.dataset import resolve_data_dir  # noqa: E402
+from core.data.dataset import resolve_data_dir  # noqa: E402
 from gui.app import create_main_window  # noqa: E402
 from gui.theme import apply_theme  # noqa: E402
 

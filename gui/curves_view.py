@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-from core.run_state import History
+from core.engine.run_state import History
 from gui.run_curves import FINISHED_ALPHA, LIVE_PIECES, LOSS_FLOOR, CurvePiece, RunCurves, with_alpha
 from gui.theme import BASE
 

@@ -14,9 +14,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
-from core.dataset import IMAGE_SHAPE, Dataset
-from core.dataset_stats import class_counts, class_indices, page_count
-from core.mosaic import tile_at, tile_mosaic
+from core.analysis.mosaic import tile_at, tile_mosaic
+from core.data.dataset import IMAGE_SHAPE, Dataset
+from core.data.dataset_stats import class_counts, class_indices, page_count
 from gui.image_plot import image_plot
 from gui.theme import BASE
 

@@ -4,7 +4,7 @@
 not modal on purpose: a modal QProgressDialog handles events inside `setValue`, where the
 download's own "finished" report could run and delete the dialog under its feet. Cancel (the
 dialog's button, or closing the window) breaks off even a transfer stuck on a silent mirror
-(core.download.Cancellation), so the thread always ends within a moment.
+(core.data.download.Cancellation), so the thread always ends within a moment.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from core.download import Cancellation, Cancelled, DownloadProgress, download_mnist
+from core.data.download import Cancellation, Cancelled, DownloadProgress, download_mnist
 from core.errors import DownloadError
 
 PROGRESS_REPORTS_PER_SECOND = 20

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.preprocess import model_pen_width
+from core.data.preprocess import model_pen_width
 from gui.image_file import qimage_to_gray
 
 PEN_WIDTH = 0.075  # of the canvas side: ~21 px on a 280 px canvas, ~2.1 px once the digit is 28 px
@@ -61,7 +61,7 @@ class DrawPad(QWidget):
         """The drawing rendered for the model at size x size: uint8, white ink (255) on black (0).
 
         Its pen is as wide, relative to the drawing's size, as MNIST's strokes are to its digits
-        (core/preprocess.py, model_pen_width), whatever size the digit was drawn at; the canvas on
+        (core/data/preprocess.py, model_pen_width), whatever size the digit was drawn at; the canvas on
         screen keeps the pen the user drew with.
         """
         canvas = QImage(size, size, QImage.Format.Format_Grayscale8)

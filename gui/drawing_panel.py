@@ -1,7 +1,7 @@
 """The drawing pad beside what the current model makes of the drawing, classified as you draw.
 
 Below the verdict, every layer's units light up with the drawing (gui/activations_view.py), and the
-preview can carry the saliency of the answer or of any class (core/explain.py). Hovering a unit
+preview can carry the saliency of the answer or of any class (core/analysis/explain.py). Hovering a unit
 says what feeds it: a first-layer unit's weights take the preview's place as a 28x28 picture,
 a deeper unit lists its strongest inputs.
 """
@@ -12,9 +12,9 @@ import numpy as np
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.explain import diverging_rgb, explain, layer_activations, saliency_overlay, strongest_inputs
-from core.network import MLP
-from core.preprocess import to_mnist
+from core.analysis.explain import diverging_rgb, explain, layer_activations, saliency_overlay, strongest_inputs
+from core.data.preprocess import to_mnist
+from core.engine.network import MLP
 from gui.activations_view import ActivationsView
 from gui.draw_pad import DrawPad
 from gui.handwriting import TeachBar

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from core.evaluation import Evaluation
+from core.analysis.evaluation import Evaluation
 from gui.image_gallery import ImageGallery
 from gui.robustness_view import RobustnessView
 from gui.theme import BASE

@@ -16,9 +16,9 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-from core.dataset import IMAGE_SHAPE
-from core.filters import unit_at, weight_mosaic
-from core.mosaic import square_columns
+from core.analysis.filters import unit_at, weight_mosaic
+from core.analysis.mosaic import square_columns
+from core.data.dataset import IMAGE_SHAPE
 from gui.image_plot import image_plot
 
 MAX_REFRESHES_PER_SECOND = 4

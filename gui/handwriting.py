@@ -1,7 +1,7 @@
 """Teach it your handwriting: the pad's drawings kept with the right digit, and the model fine-tuned on them.
 
-`HandwritingTeacher` owns the personal set (core/personal_set.py) and runs the fine-tuning in the
-background (core/fine_tune.py), scoring the model on the test set before and after; the window
+`HandwritingTeacher` owns the personal set (core/data/personal_set.py) and runs the fine-tuning in the
+background (core/engine/fine_tune.py), scoring the model on the test set before and after; the window
 makes the tuned model current. The controls sit under the drawing pad: "It is a [digit]",
 "Keep", "Fine-tune".
 """
@@ -14,10 +14,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from core.data.personal_set import PersonalSet
+from core.engine.fine_tune import fine_tune
+from core.engine.run_state import Checkpoint
 from core.errors import EngineError
-from core.fine_tune import fine_tune
-from core.personal_set import PersonalSet
-from core.run_state import Checkpoint
 from gui.background import run_in_background
 
 

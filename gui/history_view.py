@@ -3,7 +3,7 @@
 Files in the folder that are not readable runs are named below the table with the reason, one
 line each (never a dialog: the window starts whatever the folder holds). The folder's size and
 its budget are shown and the budget is set here, kept in the window's settings; past it, the
-oldest unpinned runs' models are pruned at each refresh (core/run_history.py).
+oldest unpinned runs' models are pruned at each refresh (core/runs/run_history.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.run_history import DEFAULT_BUDGET, RunRecord, RunStore, Unreadable
+from core.runs.run_history import DEFAULT_BUDGET, RunRecord, RunStore, Unreadable
 
 COLUMNS = ("Started", "Dataset", "Optimizer", "LR", "Epochs", "Test", "Best val. (ep.)", "Status", "Model")
 BUDGET_SETTING = "history_budget_bytes"

@@ -1,5 +1,5 @@
-"""File -> Import model and File -> Export to ONNX: the window's side of core/model_import.py and
-core/onnx_export.py. The actions ask for a file and report back through signals; the window decides
+"""File -> Import model and File -> Export to ONNX: the window's side of core/files/model_import.py and
+core/files/onnx_export.py. The actions ask for a file and report back through signals; the window decides
 what an imported model becomes (the current one) and how messages are shown."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from core.engine.run_state import Checkpoint
 from core.errors import EngineError
-from core.model_import import import_model
-from core.onnx_export import ONNX_HINT, export_onnx, onnx_available
-from core.run_state import Checkpoint
+from core.files.model_import import import_model
+from core.files.onnx_export import ONNX_HINT, export_onnx, onnx_available
 
 EXPORT_TIP = "Write the current model as an ONNX graph, to run it with onnxruntime elsewhere"
 IMPORT_TIP = "Open an ONNX file or a PyTorch-style state dict (.npz) of an MLP as the current model"

@@ -1,6 +1,6 @@
 """The training panel's message while a run waits for its compiled kernels to be compiled.
 
-The window starts preparing the kernels (core/kernel_preparation.py) in a thread of their own as
+The window starts preparing the kernels (core/engine/kernel_preparation.py) in a thread of their own as
 soon as it opens. A run started before they are ready waits for them in its worker; meanwhile
 the panel says so, with the stage and the seconds so far, instead of "loading the dataset..."
 (which is what it showed for some 45 s under load, the dataset long loaded).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
 
-from core.kernel_preparation import STAGES, start_preparing
+from core.engine.kernel_preparation import STAGES, start_preparing
 
 REFRESH_MS = 250
 

@@ -28,18 +28,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import TrainConfig
-from core.curves_jsonl import export_curves_jsonl
-from core.dataset import Dataset, default_data_dir, has_dataset_files, load_dataset, missing_files, resolve_data_dir
+from core.analysis.evaluation import Evaluation, evaluate
+from core.analysis.explain import top_exciting
+from core.analysis.robustness import RobustnessComparison, compare_robustness
+from core.data.dataset import (
+    Dataset,
+    default_data_dir,
+    has_dataset_files,
+    load_dataset,
+    missing_files,
+    resolve_data_dir,
+)
+from core.engine.config import TrainConfig
+from core.engine.events import EpochEnd, RunEnd
+from core.engine.network import MLP
+from core.engine.run_state import Checkpoint, History
 from core.errors import ConfigError, EngineError
-from core.evaluation import Evaluation, evaluate
-from core.events import EpochEnd, RunEnd
-from core.explain import top_exciting
-from core.model_file import load_checkpoint, save_checkpoint
-from core.network import MLP
-from core.robustness import RobustnessComparison, compare_robustness
-from core.run_history import RunRecord, RunStore, export_curves_csv
-from core.run_state import Checkpoint, History
+from core.files.curves_jsonl import export_curves_jsonl
+from core.files.model_file import load_checkpoint, save_checkpoint
+from core.runs.run_history import RunRecord, RunStore, export_curves_csv
 from core.wording import counted
 from gui.background import run_in_background, wait_for_background_work
 from gui.curves_view import CurvesView

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from core.hidden_map import last_hidden, map_sample, pca_2d, tsne_2d
-from core.network import MLP
+from core.analysis.hidden_map import last_hidden, map_sample, pca_2d, tsne_2d
+from core.engine.network import MLP
 from gui.background import run_in_background
 from gui.prediction_view import gray_pixmap
 from gui.theme import BASE

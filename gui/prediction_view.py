@@ -1,6 +1,6 @@
 """What the model makes of a 28x28 image: the image itself, the top class large, and ten bars.
 
-The image can carry its saliency map (core/explain.py): red where a pixel pushes towards the
+The image can carry its saliency map (core/analysis/explain.py): red where a pixel pushes towards the
 class picked in "Why", blue where it pushes away; "why not a 3?" is answered by picking 3.
 """
 
@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QSizePolicy, QWidget
 
-from core.dataset import DIGIT_NAMES
+from core.data.dataset import DIGIT_NAMES
 from gui.theme import BASE
 
 BAR_COLOR = "#3d5a80"

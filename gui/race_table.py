@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from core.config import OPTIMIZERS
-from core.race import RaceResult
+from core.engine.config import OPTIMIZERS
+from core.engine.race import RaceResult
 from core.wording import counted
 from gui.training_panel import OPTIMIZER_LABELS
 

@@ -1,7 +1,7 @@
 """Robustness curves on the Errors tab: the current model beside a second one, change by change.
 
 Five small charts in a row (shift, rotation, scale, stroke, noise), accuracy against the change's
-level (core/robustness.py), the current model in the accent colour and the second model (the
+level (core/analysis/robustness.py), the current model in the accent colour and the second model (the
 bundled one, a model file, or none) dashed. The scoring runs in the background, as the Errors
 tab's evaluation does; this view only shows what it is given.
 """
@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from assets import pretrained_model_path
-from core.robustness import LEVELS, RobustnessComparison
+from core.analysis.robustness import LEVELS, RobustnessComparison
 from gui.theme import ACCENT, BASE
 
 SECOND_COLOR = "#ffb74d"

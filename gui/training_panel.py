@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import MAX_HIDDEN_UNITS, OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
+from core.engine.config import MAX_HIDDEN_UNITS, OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core.config import TrainConfig
-from core.dataset import Dataset
-from core.events import RunEnd
-from core.race import RaceResult, race_configs
-from core.run_history import RunStore, new_run_id
-from core.run_state import Checkpoint
+from core.data.dataset import Dataset
+from core.engine.config import TrainConfig
+from core.engine.events import RunEnd
+from core.engine.race import RaceResult, race_configs
+from core.engine.run_state import Checkpoint
+from core.runs.run_history import RunStore, new_run_id
 from gui.training_worker import Progress, TrainingThread, TrainingWorker
 
 

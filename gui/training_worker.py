@@ -1,7 +1,7 @@
 """Training off the GUI thread: a worker object moved to a QThread iterates the engine's Trainer.
 
 The worker loads the dataset (when the window has none cached), builds the Trainer and drives its
-`run()` generator. With a RunStore it also keeps the run on disk (core/run_history.py): after every
+`run()` generator. With a RunStore it also keeps the run on disk (core/runs/run_history.py): after every
 epoch (at most every SAVE_INTERVAL seconds) and at the end, so a run cut short by closing the app
 is still listed with what it reached. What crosses to the GUI is plain data carried by queued
 signals: batch losses and epoch ends are coalesced into one `Progress` emitted at most
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from core.config import TrainConfig
-from core.dataset import Dataset, load_dataset
+from core.data.dataset import Dataset, load_dataset
+from core.engine.config import TrainConfig
+from core.engine.events import BatchEnd, EpochEnd, LearningRateChanged, Paused, RunEnd
+from core.engine.run_state import Checkpoint
+from core.engine.trainer import Trainer
 from core.errors import EngineError, RunHistoryError
-from core.events import BatchEnd, EpochEnd, LearningRateChanged, Paused, RunEnd
-from core.run_history import RunStore, local_time
-from core.run_state import Checkpoint
-from core.trainer import Trainer
+from core.runs.run_history import RunStore, local_time
 
 MAX_UPDATES_PER_SECOND = 5
 SNAPSHOTS_PER_SECOND = 2

@@ -44,7 +44,7 @@ def mnist_dir() -> Path:
 def bundled_model():
     """The pretrained model shipped in assets/ (skipped in an install without it)."""
     from assets import pretrained_model_path
-    from core.model_file import load_checkpoint
+    from core.files.model_file import load_checkpoint
 
     path = pretrained_model_path()
     if path is None:

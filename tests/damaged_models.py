@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import TrainConfig
-from core.model_file import save_checkpoint
-from core.network import MLP
-from core.optim import make_optimizer
-from core.run_state import Checkpoint, History, Position
+from core.engine.config import TrainConfig
+from core.engine.network import MLP
+from core.engine.optim import make_optimizer
+from core.engine.run_state import Checkpoint, History, Position
+from core.files.model_file import save_checkpoint
 
 TRAIN_ROWS = 640  # tests/fake_data.write_dataset's training set, which `train --resume` uses
 

@@ -1,6 +1,6 @@
 """The drawn-digit check: MNIST test digits drawn again, as pen strokes, on the app's real pad.
 
-Each digit's skeleton strokes (core/digit_strokes.py) are scaled so that its ink is 90-230 px high
+Each digit's skeleton strokes (core/data/digit_strokes.py) are scaled so that its ink is 90-230 px high
 on the 280-px pad, put at a random place where it fits, and replayed as mouse presses, moves and
 releases sent to the DrawPad of a DrawingPanel; what the panel then makes of the drawing (the
 app's own to_mnist) is what the model reads. The figure is the accuracy on these drawings beside
@@ -17,8 +17,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from core.digit_strokes import digit_strokes, place_strokes
-from core.network import MLP
+from core.data.digit_strokes import digit_strokes, place_strokes
+from core.engine.network import MLP
 from gui.draw_pad import PEN_WIDTH, RENDER_SIZE
 from gui.drawing_panel import DrawingPanel
 

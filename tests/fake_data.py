@@ -20,8 +20,8 @@ def make_digit_like_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def write_dataset(folder: Path, train_count: int = 640, test_count: int = 200, seed: int = 0) -> Path:
-    from core.dataset import MNIST_FILE_NAMES
-    from core.idx import write_idx
+    from core.data.dataset import MNIST_FILE_NAMES
+    from core.data.idx import write_idx
 
     folder.mkdir(parents=True, exist_ok=True)
     train_images, train_labels = make_digit_like_images(train_count, seed)

@@ -96,7 +96,7 @@ def kill_once(train_args: list[str], env: dict, span: float, rng: random.Random,
 def check_history(env: dict, runs_dir: Path, save_path: Path | None, killed_at: float | None,
                   epochs_seen: int) -> Outcome:
     from core.errors import EngineError
-    from core.model_file import load_checkpoint
+    from core.files.model_file import load_checkpoint
 
     left = len(list(runs_dir.glob("*.tmp"))) + (len(list(save_path.parent.glob("*.tmp"))) if save_path else 0)
     listing = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs", "list", "--json"],

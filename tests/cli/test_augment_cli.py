@@ -3,7 +3,7 @@
 import numpy as np
 
 from cli.commands import run_cli
-from core.model_file import load_checkpoint
+from core.files.model_file import load_checkpoint
 
 SMALL = ["--hidden", "32,16", "--batch-size", "32", "--epochs", "2", "--json"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cli.commands import run_cli
-from core.model_file import load_checkpoint
+from core.files.model_file import load_checkpoint
 from tests.conftest import ROOT
 
 SMALL = ["--hidden", "32,16", "--batch-size", "32"]
@@ -115,7 +115,7 @@ def test_train_patience_reaches_the_config():
 
 
 def test_train_extra_data_adds_a_personal_set_to_the_training_images(tmp_path, tiny_dataset_dir, capsys):
-    from core.personal_set import PersonalSet
+    from core.data.personal_set import PersonalSet
 
     drawings = PersonalSet(tmp_path / "mine")
     for label in (3, 7):
@@ -125,7 +125,7 @@ def test_train_extra_data_adds_a_personal_set_to_the_training_images(tmp_path, t
     assert run_cli(["train", "--data-dir", str(tiny_dataset_dir), "--epochs", "1", "--hidden", "16",
                     "--batch-size", "32", "--extra-data", str(tmp_path / "mine"), "--no-history"]) == 0
     assert "with 2 drawings of" in capsys.readouterr().out
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
     dataset = load_dataset(tiny_dataset_dir)
     extended = drawings.added_to(dataset)
     assert len(extended.train_images) == len(dataset.train_images) + 2

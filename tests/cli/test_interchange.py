@@ -8,8 +8,8 @@ import pytest
 
 from assets import pretrained_model_path
 from cli.commands import run_cli
-from core.dataset import load_dataset
-from core.model_file import load_checkpoint
+from core.data.dataset import load_dataset
+from core.files.model_file import load_checkpoint
 
 SMALL = ["--hidden", "32,16", "--batch-size", "32"]
 

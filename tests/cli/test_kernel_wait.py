@@ -3,7 +3,7 @@
 import threading
 
 from cli.progress import wait_for_kernels
-from core.kernel_preparation import FIRST_RUN_MESSAGE
+from core.engine.kernel_preparation import FIRST_RUN_MESSAGE
 
 
 class Preparation:  # the fields of a KernelPreparation; ready after `delay` seconds

@@ -125,7 +125,7 @@ def test_predict_explain_gives_the_input_each_layer_and_a_saliency_map(tmp_path,
 def test_no_preprocess_feeds_a_28x28_image_as_it_is(tmp_path, capsys, mnist_dir):
     from PySide6.QtGui import QImage
 
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     dataset = load_dataset(mnist_dir)
     image = np.ascontiguousarray(dataset.test_images[0].reshape(28, 28))

@@ -3,7 +3,7 @@
 import json
 
 from cli.commands import run_cli
-from core.robustness import LEVELS
+from core.analysis.robustness import LEVELS
 
 
 def test_evaluate_robustness_prints_every_curve(tiny_dataset_dir, tmp_path, capsys):

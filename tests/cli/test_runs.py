@@ -9,8 +9,8 @@ import pytest
 
 import core.atomic_file
 from cli.commands import run_cli
-from core.model_file import load_checkpoint
-from core.run_history import RunStore
+from core.files.model_file import load_checkpoint
+from core.runs.run_history import RunStore
 
 SMALL = ["--hidden", "32,16", "--batch-size", "32", "--epochs", "2"]
 

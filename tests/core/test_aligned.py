@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from core.aligned import CACHE_LINE, aligned_copy, aligned_empty, aligned_zeros
-from core.config import TrainConfig
-from core.network import MLP, ParameterBuffer, TrainingStep
-from core.optim import make_optimizer
+from core.compiled.aligned import CACHE_LINE, aligned_copy, aligned_empty, aligned_zeros
+from core.engine.config import TrainConfig
+from core.engine.network import MLP, ParameterBuffer, TrainingStep
+from core.engine.optim import make_optimizer
 
 
 @pytest.mark.parametrize("shape", [1, 17, (3, 5), 242_762])

@@ -5,13 +5,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core import augment_kernels
-from core.augment import Distortions, EpochImages, distort, draw_parameters
-from core.config import TrainConfig
-from core.events import BatchEnd
-from core.model_file import load_checkpoint, save_checkpoint
-from core.sparse_images import SparseImages
-from core.trainer import Trainer
+from core.data import augment_kernels
+from core.data.augment import Distortions, EpochImages, distort, draw_parameters
+from core.data.sparse_images import SparseImages
+from core.engine.config import TrainConfig
+from core.engine.events import BatchEnd
+from core.engine.trainer import Trainer
+from core.files.model_file import load_checkpoint, save_checkpoint
 from tests.fake_data import make_digit_like_images
 
 NONE = Distortions(shift=0, rotation=0, scale=0, shear=0, elastic=0, thicker=0, thinner=0)

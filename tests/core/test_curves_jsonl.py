@@ -2,9 +2,9 @@
 
 import json
 
-from core.config import TrainConfig
-from core.curves_jsonl import curves_jsonl, ended_status, export_curves_jsonl
-from core.run_state import History
+from core.engine.config import TrainConfig
+from core.engine.run_state import History
+from core.files.curves_jsonl import curves_jsonl, ended_status, export_curves_jsonl
 
 
 def history(epochs: int, test_acc=None) -> History:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.dataset import (
+from core.data.dataset import (
     DIGIT_NAMES,
     FASHION_NAMES,
     MNIST_FILE_NAMES,
@@ -18,8 +18,8 @@ from core.dataset import (
     missing_files,
     resolve_data_dir,
 )
+from core.data.idx import write_idx
 from core.errors import DatasetError
-from core.idx import write_idx
 from tests.fake_data import make_digit_like_images, write_dataset
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

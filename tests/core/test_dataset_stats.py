@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.dataset import load_dataset
-from core.dataset_stats import class_counts, class_indices, page_count
+from core.data.dataset import load_dataset
+from core.data.dataset_stats import class_counts, class_indices, page_count
 
 
 def test_class_counts_match_bincount_on_a_generated_dataset(tiny_dataset_dir):

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from core.dataset import MNIST_FILE_NAMES, ROLES, load_dataset
-from core.download import Cancelled, DownloadProgress, download_mnist
+from core.data.dataset import MNIST_FILE_NAMES, ROLES, load_dataset
+from core.data.download import Cancelled, DownloadProgress, download_mnist
 from core.errors import DatasetError, DownloadError
 from tests.fake_data import write_dataset
 from tests.http_fixtures import PROXY_VARIABLES, closed_port_url, start_mirror, stop_mirror
@@ -134,7 +134,7 @@ def test_a_gzip_bomb_from_a_mirror_is_refused_while_streaming(tmp_path, source, 
     """The check streams the file through the hash and stops at the bound (lowered here to 8 MB,
     against 64 MB of zeros), instead of inflating it whole."""
     _, files, checksums = source
-    monkeypatch.setattr("core.download.MAX_IDX_BYTES", 8 << 20)
+    monkeypatch.setattr("core.data.download.MAX_IDX_BYTES", 8 << 20)
     bomb = dict(files, **{TRAIN_IMAGES: gzip.compress(bytes(64 << 20), compresslevel=1)})
     with pytest.raises(DownloadError, match="inflates past 8,388,608 bytes"):
         download_mnist(tmp_path, mirrors=[mirror(files=bomb).url], timeout=5, checksums=checksums)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
-from core.network import MLP, ParameterBuffer, TrainingStep
-from core.optim import make_optimizer
-from core.reference import ReferenceNetwork
+from core.engine.config import TrainConfig
+from core.engine.network import MLP, ParameterBuffer, TrainingStep
+from core.engine.optim import make_optimizer
+from tests.reference import ReferenceNetwork
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])

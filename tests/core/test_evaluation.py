@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.evaluation import Evaluation, evaluate
-from core.network import MLP
+from core.analysis.evaluation import Evaluation, evaluate
+from core.engine.network import MLP
 
 
 def an_evaluation():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import load_dataset
-from core.explain import (
+from core.analysis.explain import (
     diverging_rgb,
     explain,
     integrated_gradients,
@@ -16,7 +15,8 @@ from core.explain import (
     strongest_inputs,
     top_exciting,
 )
-from core.network import MLP, softmax
+from core.data.dataset import load_dataset
+from core.engine.network import MLP, softmax
 
 
 @pytest.fixture(scope="module")

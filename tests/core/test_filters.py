@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.filters import unit_at, weight_mosaic
+from core.analysis.filters import unit_at, weight_mosaic
 
 
 def random_first_layer(units: int, seed: int = 0) -> np.ndarray:

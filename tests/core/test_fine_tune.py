@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.data.personal_set import IMAGES, LABELS, PersonalSet
+from core.engine.fine_tune import fine_tune
 from core.errors import DatasetError
-from core.fine_tune import fine_tune
-from core.personal_set import IMAGES, LABELS, PersonalSet
 
 
 def test_the_personal_set_keeps_drawings_as_idx_and_refuses_damaged_files(tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.hidden_map import last_hidden, map_sample, pca_2d, tsne_2d
-from core.network import MLP
+from core.analysis.hidden_map import last_hidden, map_sample, pca_2d, tsne_2d
+from core.engine.network import MLP
 
 
 def clusters(count_per_class: int = 50, classes: int = 3, dims: int = 10, seed: int = 0):

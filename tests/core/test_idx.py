@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.data.idx import idx_bytes, parse_idx, read_idx, write_idx
 from core.errors import DatasetError
-from core.idx import idx_bytes, parse_idx, read_idx, write_idx
 from tests.fake_data import make_digit_like_images
 
 IMAGES, LABELS = make_digit_like_images(12, seed=3)

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from core import kernel_preparation, kernels, step_kernels
-from core.config import TrainConfig
-from core.kernel_preparation import KernelPreparation
-from core.lcg import LCG, shuffle_in_place
-from core.network import MLP, ParameterBuffer, TrainingStep
-from core.optim import make_optimizer
-from core.sparse_images import SparseImages
+from core.compiled import kernels, step_kernels
+from core.data.sparse_images import SparseImages
+from core.engine import kernel_preparation
+from core.engine.config import TrainConfig
+from core.engine.kernel_preparation import KernelPreparation
+from core.engine.lcg import LCG, shuffle_in_place
+from core.engine.network import MLP, ParameterBuffer, TrainingStep
+from core.engine.optim import make_optimizer
 
 needs_numba = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: nothing to compile")
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core import kernels
+from core.compiled import kernels
 
 
 @pytest.mark.skipif(not kernels.PARALLEL, reason="the kernels run on one thread: BLAS keeps its threads")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from core import kernels
-from core.lcg import LCG, shuffle_in_place
-from core.network import MLP
+from core.compiled import kernels
+from core.engine.lcg import LCG, shuffle_in_place
+from core.engine.network import MLP
 
 
 def lcg_by_hand(seed, count):

@@ -6,11 +6,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from core.config import TrainConfig
+from core.engine.config import TrainConfig
+from core.engine.network import MLP
+from core.engine.run_state import Checkpoint, History, Position
 from core.errors import ModelFileError
-from core.model_file import load_checkpoint, save_checkpoint
-from core.network import MLP
-from core.run_state import Checkpoint, History, Position
+from core.files.model_file import load_checkpoint, save_checkpoint
 from tests.damaged_models import CASES, TRAIN_ROWS, make_case, write_base_model
 
 
@@ -28,7 +28,7 @@ def test_round_trip_keeps_everything(tmp_path):
     original = a_checkpoint()
     loaded = load_checkpoint(save_checkpoint(tmp_path / "model.npz", original))
     np.testing.assert_array_equal(loaded.model.flat, original.model.flat)
-    assert loaded.model.flat.ctypes.data % 64 == 0  # on a cache line, for the compiled kernels (core/aligned.py)
+    assert loaded.model.flat.ctypes.data % 64 == 0  # a cache line (core/compiled/aligned.py)
     assert loaded.config == original.config
     assert loaded.history == original.history
     assert loaded.position.epochs_done == 1 and loaded.position.next_batch == 3

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from core.errors import ModelFileError
-from core.model_file import load_checkpoint
+from core.files.model_file import load_checkpoint
 from tests.damaged_models import arrays_of, write_arrays, write_base_model
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

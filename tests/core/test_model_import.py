@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets import pretrained_model_path
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.engine.network import MLP
+from core.engine.trainer import Trainer
 from core.errors import ModelFileError
-from core.model_file import load_checkpoint, save_checkpoint
-from core.model_import import MAX_IMPORT_BYTES, import_model
-from core.network import MLP
-from core.onnx_export import export_onnx
-from core.state_dict import export_state_dict, state_dict
-from core.trainer import Trainer
+from core.files.model_file import load_checkpoint, save_checkpoint
+from core.files.model_import import MAX_IMPORT_BYTES, import_model
+from core.files.onnx_export import export_onnx
+from core.files.state_dict import export_state_dict, state_dict
 
 onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install '.[onnx]')")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.mosaic import grid_shape, square_columns, tile_at, tile_mosaic
+from core.analysis.mosaic import grid_shape, square_columns, tile_at, tile_mosaic
 
 
 def test_tiles_fill_the_grid_row_by_row_with_nan_between():

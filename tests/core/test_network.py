@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import kernels
-from core.network import MLP, ParameterBuffer, TrainingStep, softmax
-from core.sparse_images import SparseImages
+from core.compiled import kernels
+from core.data.sparse_images import SparseImages
+from core.engine.network import MLP, ParameterBuffer, TrainingStep, softmax
 
 needs_numba = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the NumPy path exists")
 
@@ -158,8 +158,8 @@ def test_compiled_step_splits_any_batch_across_threads(batch, threads):
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
 def test_train_applies_the_optimizers_own_update(name):
     """step.train (the update inside the compiled step) = step.run, then optimizer.step."""
-    from core.config import TrainConfig
-    from core.optim import make_optimizer
+    from core.engine.config import TrainConfig
+    from core.engine.optim import make_optimizer
 
     config = TrainConfig.for_optimizer(name)
     sizes = (784, 32, 16, 10)
@@ -184,8 +184,8 @@ def test_train_applies_the_optimizers_own_update(name):
 def test_train_batches_is_train_on_each_batch_in_turn(name, fused):
     """One call for five batches (the compiled step's loop, Adam's per-step bias correction) gives
     bit for bit what five calls of `train` give."""
-    from core.config import TrainConfig
-    from core.optim import make_optimizer
+    from core.engine.config import TrainConfig
+    from core.engine.optim import make_optimizer
 
     config = TrainConfig.for_optimizer(name)
     sizes = (784, 32, 16, 10)
@@ -208,8 +208,8 @@ def test_train_batches_is_train_on_each_batch_in_turn(name, fused):
 
 def test_train_batches_reads_dense_uint8_images_too():
     """The NumPy path's source is the uint8 images themselves: the same losses as from sparse rows."""
-    from core.config import TrainConfig
-    from core.optim import make_optimizer
+    from core.engine.config import TrainConfig
+    from core.engine.optim import make_optimizer
 
     config = TrainConfig.for_optimizer("sgd")
     sizes = (784, 16, 10)

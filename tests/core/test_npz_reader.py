@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import ModelFileError
-from core.npz_reader import NpzArchive
+from core.files.npz_reader import NpzArchive
 
 
 def archive_with(path, header_text, data):

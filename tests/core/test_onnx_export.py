@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from assets import pretrained_model_path
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.engine.network import MLP
+from core.engine.run_state import Checkpoint
 from core.errors import OptionalDependencyError
-from core.model_file import load_checkpoint
-from core.network import MLP
-from core.onnx_export import INPUT_NAME, LOGITS, OPSET, PROBABILITIES, export_onnx, onnx_available, require_onnx
-from core.run_state import Checkpoint
+from core.files.model_file import load_checkpoint
+from core.files.onnx_export import INPUT_NAME, LOGITS, OPSET, PROBABILITIES, export_onnx, onnx_available, require_onnx
 from tests.conftest import ROOT
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install '.[test]')")

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from core import kernels
-from core.config import TrainConfig
-from core.optim import SGD, Adam, Momentum, make_optimizer
+from core.compiled import kernels
+from core.engine.config import TrainConfig
+from core.engine.optim import SGD, Adam, Momentum, make_optimizer
 
 W = [1.0, -2.0, 0.5]
 G = [0.1, 0.2, -0.4]

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core.preprocess import resize_area, to_mnist
+from core.data.preprocess import resize_area, to_mnist
 
-CENTER = 14.0  # where MNIST's digits have their center of mass (core/preprocess.py)
+CENTER = 14.0  # where MNIST's digits have their center of mass (core/data/preprocess.py)
 
 
 def center_of_mass(image):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import load_dataset
-from core.preprocess import resize_area, to_mnist
+from core.data.dataset import load_dataset
+from core.data.preprocess import resize_area, to_mnist
 
 SAMPLE = 600
 

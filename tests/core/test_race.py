@@ -2,10 +2,10 @@
 
 import pytest
 
-from core.config import TrainConfig
-from core.network import MLP
-from core.race import RaceResult, race_configs
-from core.run_state import Checkpoint, History
+from core.engine.config import TrainConfig
+from core.engine.network import MLP
+from core.engine.race import RaceResult, race_configs
+from core.engine.run_state import Checkpoint, History
 
 
 def test_each_optimizer_gets_its_seed_defaults_and_the_shared_settings():

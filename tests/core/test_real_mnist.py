@@ -2,10 +2,10 @@
 
 import pytest
 
-from core.config import TrainConfig
-from core.dataset import load_dataset
-from core.events import EpochEnd, RunEnd
-from core.trainer import Trainer
+from core.data.dataset import load_dataset
+from core.engine.config import TrainConfig
+from core.engine.events import EpochEnd, RunEnd
+from core.engine.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

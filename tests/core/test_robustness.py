@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.network import MLP
-from core.robustness import LEVELS, changed_images, robustness_curves
+from core.analysis.robustness import LEVELS, changed_images, robustness_curves
+from core.engine.network import MLP
 from tests.fake_data import make_digit_like_images
 
 

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from core.run_control import RunControl
+from core.engine.run_control import RunControl
 
 
 def loop_in_thread(control: RunControl, rounds: list) -> threading.Thread:

@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.atomic_file import write_atomically
-from core.bounded_json import JsonBoundError, loads_bounded, nesting_depth
-from core.config import TrainConfig
+from core.engine.config import TrainConfig
+from core.engine.network import MLP
+from core.engine.run_state import Checkpoint, History
 from core.errors import RunHistoryError
-from core.network import MLP
-from core.run_history import (
+from core.files.bounded_json import JsonBoundError, loads_bounded, nesting_depth
+from core.runs.run_history import (
     RunRecord,
     RunStore,
     curves_csv,
@@ -26,8 +27,7 @@ from core.run_history import (
     new_run_id,
     parse_size,
 )
-from core.run_state import Checkpoint, History
-from core.run_summary import SummaryError
+from core.runs.run_summary import SummaryError
 
 STARTED = "2026-11-25T10:15:00"
 

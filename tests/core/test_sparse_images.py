@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from core import kernels
-from core.sparse_images import SparseImages
+from core.compiled import kernels
+from core.data.sparse_images import SparseImages
 
 
 def mnist_like(count=50, pixels=784, seed=0):

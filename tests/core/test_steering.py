@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import core.trainer
-from core.config import TrainConfig
-from core.dataset import load_dataset
+import core.engine.trainer
+from core.data.dataset import load_dataset
+from core.engine.config import TrainConfig
+from core.engine.events import BatchEnd, EpochEnd, LearningRateChanged, RunEnd
+from core.engine.trainer import Trainer
 from core.errors import ConfigError
-from core.events import BatchEnd, EpochEnd, LearningRateChanged, RunEnd
-from core.trainer import Trainer
 
 
 def small_config(**changes) -> TrainConfig:
@@ -35,7 +35,7 @@ def test_a_new_learning_rate_takes_effect_from_the_next_chunk_and_decays_from_th
 
 def test_patience_stops_the_run_and_keeps_the_best_epochs_weights(tiny_dataset_dir, monkeypatch):
     scripted = iter([0.5, 0.7, 0.6, 0.65, 0.9, 0.9, 0.9])  # validation epochs 1-4, then the test
-    monkeypatch.setattr(core.trainer, "accuracy", lambda model, images, labels: next(scripted))
+    monkeypatch.setattr(core.engine.trainer, "accuracy", lambda model, images, labels: next(scripted))
     trainer = Trainer(small_config(epochs=6, patience=2), load_dataset(tiny_dataset_dir))
     weights_at = {}
     for event in trainer.run():

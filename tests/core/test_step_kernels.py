@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core import kernels, step_kernels
+from core.compiled import kernels, step_kernels
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: no compiled kernels")
 

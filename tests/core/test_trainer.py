@@ -4,13 +4,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core import kernels
-from core.config import TrainConfig
-from core.events import BatchEnd, EpochEnd, Paused, RunEnd
-from core.model_file import load_checkpoint, save_checkpoint
-from core.network import TrainingStep
-from core.sparse_images import MAX_DENSITY
-from core.trainer import Trainer
+from core.compiled import kernels
+from core.data.sparse_images import MAX_DENSITY
+from core.engine.config import TrainConfig
+from core.engine.events import BatchEnd, EpochEnd, Paused, RunEnd
+from core.engine.network import TrainingStep
+from core.engine.trainer import Trainer
+from core.files.model_file import load_checkpoint, save_checkpoint
 from tests.fake_data import make_digit_like_images
 
 

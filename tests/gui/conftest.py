@@ -11,10 +11,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import gui.training_session
-from core.config import OPTIMIZERS, TrainConfig
-from core.dataset import load_dataset
-from core.events import BatchEnd
-from core.trainer import Trainer
+from core.data.dataset import load_dataset
+from core.engine.config import OPTIMIZERS, TrainConfig
+from core.engine.events import BatchEnd
+from core.engine.trainer import Trainer
 from gui.app import create_main_window
 from gui.training_worker import TrainingThread
 

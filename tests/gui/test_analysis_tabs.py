@@ -11,8 +11,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from assets import pretrained_model_path
-from core.dataset import load_dataset
-from core.run_history import RunRecord, RunStore
+from core.data.dataset import load_dataset
+from core.runs.run_history import RunRecord, RunStore
 from tests.gui.window_driver import LEFT, set_up_run, start, wait_until_idle
 
 RACE_TIMEOUT_MS = 40_000

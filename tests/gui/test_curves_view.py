@@ -5,7 +5,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF
 
-from core.run_state import History
+from core.engine.run_state import History
 from gui.curves_view import CurvesView
 from gui.run_curves import smoothed
 from tests.gui.window_driver import on_screen

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from core.dataset import FASHION_NAMES, Dataset, load_dataset
+from core.data.dataset import FASHION_NAMES, Dataset, load_dataset
 from gui.dataset_view import COLUMNS, GAP, IMAGES_PER_PAGE, NO_DATASET, DatasetView
 from tests.fake_data import make_digit_like_images
 from tests.gui.window_driver import on_screen

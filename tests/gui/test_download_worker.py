@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 
 import gui.main_window
-from core.dataset import MNIST_FILE_NAMES, ROLES
+from core.data.dataset import MNIST_FILE_NAMES, ROLES
 from gui.download_worker import DownloadWorker
 from tests.fake_data import write_dataset
 from tests.gui.window_driver import LEFT, open_errors, take_error

@@ -6,9 +6,9 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from core.explain import layer_activations
-from core.network import MLP
-from core.preprocess import to_mnist
+from core.analysis.explain import layer_activations
+from core.data.preprocess import to_mnist
+from core.engine.network import MLP
 from gui.drawing_panel import DrawingPanel
 from tests.gui.window_driver import CTRL, LEFT, ONE, SEVEN_LEG, SEVEN_TOP, canvas_point, draw_stroke, line, on_screen
 

@@ -1,7 +1,7 @@
 """The drawn-digit check on a small seeded sample: test digits redrawn on the real pad read as well
 as the test images themselves (tests/drawn_digits.py; bench/bench_drawn.py runs 2000).
 
-The pad renders for the model with a pen sized to the drawing (core/preprocess.py,
+The pad renders for the model with a pen sized to the drawing (core/data/preprocess.py,
 model_pen_width): a digit drawn small or large reaches the model with MNIST's ink.
 """
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from assets import pretrained_model_path
-from core.dataset import load_dataset
-from core.digit_strokes import place_strokes
-from core.model_file import load_checkpoint
+from core.data.dataset import load_dataset
+from core.data.digit_strokes import place_strokes
+from core.files.model_file import load_checkpoint
 from gui.draw_pad import PEN_WIDTH, RENDER_SIZE
 from tests.drawn_digits import BUCKETS, draw_test_digits, make_panel, replay
 

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QLabel, QTabWidget
 
-from core.filters import unit_at, weight_mosaic
+from core.analysis.filters import unit_at, weight_mosaic
 from gui.filters_view import GAP, MAX_REFRESHES_PER_SECOND, NO_MODEL, FiltersView
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.personal_set import PersonalSet
+from core.data.personal_set import PersonalSet
 from gui.handwriting import FineTuneReport
 from tests.gui.window_driver import LEFT, ONE, draw_stroke
 
@@ -36,7 +36,7 @@ def test_a_kept_drawing_joins_the_personal_set_and_fine_tuning_makes_a_new_curre
 
 
 def test_a_damaged_personal_set_is_said_once_and_clear_starts_afresh(qtbot, tmp_path):
-    from core.personal_set import IMAGES, default_personal_dir
+    from core.data.personal_set import IMAGES, default_personal_dir
     from gui.handwriting import HandwritingTeacher
 
     folder = default_personal_dir()

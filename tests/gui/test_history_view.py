@@ -8,7 +8,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from core.run_history import RunRecord, RunStore
+from core.runs.run_history import RunRecord, RunStore
 from gui.history_view import BUDGET_SETTING, GB
 from tests.gui.window_driver import open_errors
 

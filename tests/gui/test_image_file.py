@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
+from core.data.preprocess import to_mnist
 from core.errors import ImageFileError
-from core.preprocess import to_mnist
 from gui.image_file import MAX_SIDE, qimage_to_gray, read_grayscale
 
 WIDTH, HEIGHT = 45, 30  # 45 is no multiple of 4: the grayscale rows carry padding

@@ -10,12 +10,12 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from assets import pretrained_model_path
-from core.model_file import load_checkpoint
-from core.model_import import import_model
-from core.network import MLP
-from core.onnx_export import onnx_available
-from core.run_history import local_time
-from core.state_dict import export_state_dict
+from core.engine.network import MLP
+from core.files.model_file import load_checkpoint
+from core.files.model_import import import_model
+from core.files.onnx_export import onnx_available
+from core.files.state_dict import export_state_dict
+from core.runs.run_history import local_time
 from tests.gui.window_driver import LEFT, take_error
 
 

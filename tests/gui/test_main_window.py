@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 import gui.training_worker
-from core.dataset import load_dataset
-from core.network import MLP
-from core.run_state import Checkpoint
+from core.data.dataset import load_dataset
+from core.engine.network import MLP
+from core.engine.run_state import Checkpoint
 from tests.gui.window_driver import (
     LEFT,
     RUN_TIMEOUT_MS,

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QPointF
 
 import gui.map_view
-from core.hidden_map import last_hidden, pca_2d
+from core.analysis.hidden_map import last_hidden, pca_2d
 from tests.gui.test_analysis_tabs import switch_to
 from tests.gui.window_driver import LEFT, set_up_run, start, wait_until_idle
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assets import pretrained_model_path
-from core.model_file import load_checkpoint
+from core.files.model_file import load_checkpoint
 from tests.damaged_models import CASES, make_case, write_base_model
 from tests.gui.window_driver import set_up_run, start, take_error, wait_until_idle
 

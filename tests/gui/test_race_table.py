@@ -1,4 +1,4 @@
-from core.race import RaceResult
+from core.engine.race import RaceResult
 from gui.race_table import result_cells
 
 

@@ -6,8 +6,8 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
 from cli.commands import run_cli
-from core.dataset import load_dataset
-from core.robustness import LEVELS, robustness_curves
+from core.analysis.robustness import LEVELS, robustness_curves
+from core.data.dataset import load_dataset
 from tests.gui.window_driver import LEFT
 
 TIMEOUT_MS = 60_000

@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from core.config import OPTIMIZERS, TrainConfig
+from core.engine.config import OPTIMIZERS, TrainConfig
 from core.errors import ConfigError
 from gui.training_panel import INVALID_STYLE, TrainingPanel
 from tests.gui.window_driver import LEFT, choose_optimizer, on_screen, type_text

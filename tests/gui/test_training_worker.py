@@ -5,8 +5,8 @@ import threading
 import numpy as np
 from PySide6.QtCore import Qt
 
-from core.config import TrainConfig
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.engine.config import TrainConfig
 from gui.training_worker import Progress, TrainingWorker
 
 

@@ -1,0 +1,1 @@
+"""The numba kernels and their preparation: the only code that runs compiled."""

@@ -1,0 +1,130 @@
+"""MNIST digits turned back into pen strokes, to draw them again on the pad as a person would.
+
+The drawn-digit check (tests/drawn_digits.py, bench/bench_drawn.py) needs digits drawn on the
+real pad whose true class is known and whose raw test image the model has also been scored on.
+A digit's skeleton (Zhang & Suen's thinning, 1984, on the digit enlarged 4x so that the paths come
+out smooth) is traced into strokes: paths along the skeleton's pixels, each pixel-to-pixel step
+used once. `place_strokes` then scales them so that the ink, once drawn with a pen of the pad's
+width, is a given number of pixels high, at a given place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.data.preprocess import resize_area
+
+UPSCALE = 4  # the digit is thinned at 112 x 112: at 28 x 28 the skeleton's staircase shows in the strokes
+SMOOTHING = 5  # points averaged along a traced path (at 112 px) to take its staircase off
+_NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9, clockwise
+
+
+def skeleton(image: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Zhang-Suen thinning of `image` > threshold: (H, W) bool, lines one pixel wide (8-connected)."""
+    ink = np.pad(np.asarray(image) > threshold, 1)
+    while True:
+        changed = False
+        for first_pass in (True, False):
+            p = [np.roll(ink, (-dr, -dc), axis=(0, 1)) for dr, dc in _NEIGHBOURS]  # p[k][r, c] = ink[r+dr, c+dc]
+            count = sum(q.astype(np.int8) for q in p)
+            transitions = sum((~p[k] & p[(k + 1) % 8]).astype(np.int8) for k in range(8))
+            p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+            if first_pass:
+                outer = ~(p2 & p4 & p6) & ~(p4 & p6 & p8)
+            else:
+                outer = ~(p2 & p4 & p8) & ~(p2 & p6 & p8)
+            remove = ink & (count >= 2) & (count <= 6) & (transitions == 1) & outer
+            if remove.any():
+                ink &= ~remove
+                changed = True
+        if not changed:
+            return ink[1:-1, 1:-1]
+
+
+def trace(lines: np.ndarray) -> list[np.ndarray]:
+    """Paths along the pixels of a one-pixel-wide `lines` (bool), as (K, 2) float (row, col) arrays.
+
+    Every step between 8-neighbouring pixels is walked once. Walks start at line ends, then at
+    junctions, then anywhere (closed loops); at each pixel the walk goes on in the direction
+    closest to the one it came from, as a pen would. A lone pixel is a path of one point.
+    """
+    pixels = {(int(r), int(c)) for r, c in np.argwhere(lines)}
+
+    def linked(p, q):
+        # a diagonal step that a corner pixel already joins would be a second way round that corner
+        return q in pixels and (p[0] == q[0] or p[1] == q[1] or
+                                ((p[0], q[1]) not in pixels and (q[0], p[1]) not in pixels))
+
+    neighbours = {p: [q for q in ((p[0] + dr, p[1] + dc) for dr, dc in _NEIGHBOURS) if linked(p, q)]
+                  for p in pixels}
+    walked: set[frozenset] = set()
+    paths: list[np.ndarray] = []
+    covered: set[tuple[int, int]] = set()
+
+    def open_steps(p):
+        return [q for q in neighbours[p] if frozenset((p, q)) not in walked]
+
+    def starts():
+        ends = sorted(p for p in pixels if len(neighbours[p]) == 1)
+        junctions = sorted(p for p in pixels if len(neighbours[p]) > 2)
+        return ends + junctions + sorted(pixels)
+
+    for start in starts():
+        while open_steps(start):
+            path, here, direction = [start], start, None
+            while True:
+                steps = open_steps(here)
+                if not steps:
+                    break
+                if direction is not None:
+                    steps.sort(key=lambda q: -((q[0] - here[0]) * direction[0] + (q[1] - here[1]) * direction[1])
+                               / np.hypot(q[0] - here[0], q[1] - here[1]))
+                following = steps[0]
+                walked.add(frozenset((here, following)))
+                direction = (following[0] - here[0], following[1] - here[1])
+                here = following
+                path.append(here)
+            if len(path) > 2 or not all(p in covered for p in path):  # not a junction's leftover corner
+                paths.append(np.array(path, dtype=float))
+                covered.update(path)
+    paths += [np.array([p], dtype=float) for p in sorted(pixels - covered)]
+    return paths
+
+
+def smooth(path: np.ndarray, window: int = SMOOTHING) -> np.ndarray:
+    """A moving average along `path` (K, 2), its two ends kept where they are."""
+    if len(path) <= 2 or window <= 1:
+        return path
+    half = min(window // 2, (len(path) - 1) // 2)
+    padded = np.concatenate([np.repeat(path[:1], half, axis=0), path, np.repeat(path[-1:], half, axis=0)])
+    kernel = np.ones(2 * half + 1) / (2 * half + 1)
+    out = np.stack([np.convolve(padded[:, axis], kernel, mode="valid") for axis in (0, 1)], axis=1)
+    out[0], out[-1] = path[0], path[-1]
+    return out
+
+
+def digit_strokes(digit: np.ndarray) -> list[np.ndarray]:
+    """Strokes that draw `digit` ((28, 28) or (784,), uint8 or floats in [0, 1]) along its skeleton.
+
+    Paths in the digit's 28-px units, (row, col) of pixel centers; [] when the digit holds no ink.
+    """
+    image = np.asarray(digit, dtype=np.float32).reshape(28, 28)
+    if image.max() > 1:
+        image = image / 255
+    big = resize_area(image, 28 * UPSCALE, 28 * UPSCALE)
+    paths = trace(skeleton(big))
+    return [(smooth(path) + 0.5) / UPSCALE - 0.5 for path in paths]
+
+
+def place_strokes(strokes: list[np.ndarray], ink_height: float, pen_width: float, center: tuple[float, float],
+                  ) -> list[np.ndarray]:
+    """The strokes scaled and moved so that, drawn with a round pen `pen_width` wide, their ink is
+    `ink_height` high (the pen adds half its width above and below the paths) and its box is centred
+    on `center` (row, col). Same units as `ink_height` (pad pixels); returns (K, 2) (x, y) arrays."""
+    points = np.concatenate(strokes)
+    top, bottom = points[:, 0].min(), points[:, 0].max()
+    left, right = points[:, 1].min(), points[:, 1].max()
+    scale = max(ink_height - pen_width, 1.0) / max(bottom - top, 1.0)
+    middle = np.array([(top + bottom) / 2, (left + right) / 2])
+    placed = [(stroke - middle) * scale + np.asarray(center, dtype=float) for stroke in strokes]
+    return [stroke[:, ::-1] for stroke in placed]

@@ -1,0 +1,141 @@
+"""The compiled kernels made ready ahead of a run, in a background thread, so that it can be said.
+
+A run's first compiled call compiles its kernels (numba), or loads them from numba's cache on
+disk: a first run after install compiled for about 20 s inside "epoch 1" with no word, and the
+window showed "loading the dataset..." meanwhile. `KernelPreparation` does it in a thread of its
+own as soon as the CLI or the window starts (the CLI meanwhile loads the dataset), and tells
+what it is doing: its `stage`, the stages done, and whether it had to compile (`compiled`: a
+first run) or found everything in the cache.
+
+It compiles the training step without running it: the thread that first runs a parallel kernel
+matters (core/compiled/kernels.py), and that is the run's own. The serial kernels (sparse rows, shuffle)
+are simply called on a few pixels. The signature is taken from the arguments a real step call
+builds (`TrainingStep.compiled_arguments`), so the run finds exactly that build, and numba's
+lock makes a run that starts before preparation is over wait for it instead of compiling twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.compiled import kernels, step_kernels
+from core.data.sparse_images import SparseImages
+from core.engine.lcg import LCG, shuffle_in_place
+from core.engine.network import MLP, ParameterBuffer, TrainingStep
+from core.engine.optim import make_optimizer
+
+STAGES = ("the image and shuffle kernels", "the training step")
+FIRST_RUN_MESSAGE = "preparing the compiled kernels, first run only"
+
+
+def _prepare_data_kernels() -> None:
+    images = np.zeros((2, 4), dtype=np.uint8)
+    images[0, 1] = 7
+    SparseImages.from_images(images)
+    shuffle_in_place(np.arange(4), LCG(1))
+
+
+def _prepare_training_step() -> None:
+    """Compiles `train_steps` for the types of a run's call: tiny arrays, the same dtypes (MNIST's
+    labels are uint8; every optimizer's update has the same types)."""
+    from core.engine.config import TrainConfig
+
+    sizes, batch = (4, 3, 3, 2), 2
+    step = TrainingStep(sizes, batch)
+    if not step.fused:
+        return
+    model = MLP(sizes)
+    optimizer = make_optimizer(TrainConfig(), model.flat.size)
+    images = SparseImages.from_images(np.ones((batch, sizes[0]), dtype=np.uint8))
+    arguments = step.compiled_arguments(model, images, np.arange(batch), np.zeros(batch, dtype=np.uint8),
+                                        ParameterBuffer(sizes), optimizer.compiled_update(0.001), np.empty(1))
+    step_kernels.train_steps.compile(tuple(kernels.numba.typeof(argument) for argument in arguments))
+
+
+class KernelPreparation:
+    """Compiles (or loads from the cache) every kernel a training run calls, in a daemon thread.
+
+    Read its fields from any thread: `first_run` (numba's cache holds no training step: it will
+    compile, for some 20 s), `stage` (what it is doing, from STAGES, "" once done), `stages_done`,
+    `compiled` (whether anything was compiled rather than loaded), `seconds`, `error` (the
+    exception's text if it failed: the run then compiles as before).
+    """
+
+    def __init__(self) -> None:
+        self.first_run = kernels.AVAILABLE and not _cached(step_kernels.train_steps)
+        self.stage = ""
+        self.stages_done = 0
+        self.compiled = False
+        self.error = ""
+        self._started = time.perf_counter()
+        self._finished: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._prepare, name="kernel preparation", daemon=True)
+
+    def start(self) -> KernelPreparation:
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def seconds(self) -> float:
+        return (self._finished or time.perf_counter()) - self._started
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until prepared (or failed); False on timeout."""
+        return self._done.wait(timeout)
+
+    def _prepare(self) -> None:
+        try:
+            if kernels.AVAILABLE:
+                for stage, prepare in zip(STAGES, (_prepare_data_kernels, _prepare_training_step)):
+                    self.stage = stage
+                    prepare()
+                    self.stages_done += 1
+                self.compiled = any(_compiled_here(kernel) for kernel in _KERNELS)
+        except Exception as error:  # noqa: BLE001 - the run compiles its kernels itself then
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            self.stage = ""
+            self._finished = time.perf_counter()
+            self._done.set()
+
+
+_KERNELS = ("count_nonzero_rows", "fill_sparse_rows", "swap_in_order", "train_steps")
+
+
+def _compiled_here(name: str) -> bool:
+    """Whether numba compiled the kernel in this process (rather than loading it from its cache)."""
+    module = step_kernels if hasattr(step_kernels, name) else kernels
+    return bool(getattr(module, name).stats.cache_misses)
+
+
+def _cached(kernel) -> bool:
+    """Whether numba's cache folder holds a build of `kernel` (it may still be stale, for
+    another version of its source: then it compiles all the same)."""
+    try:
+        folder = Path(kernel.stats.cache_path)
+        return any(folder.glob(f"*.{kernel.py_func.__name__}-*.nbc"))
+    except (AttributeError, OSError):
+        return False
+
+
+_lock = threading.Lock()
+_preparation: KernelPreparation | None = None
+
+
+def start_preparing() -> KernelPreparation:
+    """The process's preparation, started on the first call (later calls return the same one)."""
+    global _preparation
+    with _lock:
+        if _preparation is None:
+            _preparation = KernelPreparation().start()
+        return _preparation

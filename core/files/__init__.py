@@ -1,0 +1,1 @@
+"""Model files and interchange formats: validating readers, atomic writers, ONNX, curves."""

@@ -1,0 +1,1 @@
+"""The run history: summaries on disk, their validation, the recorder that writes them."""
