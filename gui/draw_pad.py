@@ -33,6 +33,7 @@ class DrawPad(QWidget):
         self.strokes: list[list[QPointF]] = []
         self._drawing = False
         self._last_emit = 0.0
+        self._overlay: QImage | None = None  # laid over the strokes (set_overlay)
         self.setMinimumSize(150, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -78,6 +79,20 @@ class DrawPad(QWidget):
             return 0.0
         xs, ys = zip(*points)
         return max(max(xs) - min(xs), max(ys) - min(ys))
+
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        """Lay (side, side, 4) uint8 colours over the canvas (a saliency map, in image()'s coordinates), or none."""
+        if rgba is None:
+            self._overlay = None
+        else:
+            rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+            height, width = rgba.shape[:2]
+            self._overlay = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+        self.update()
+
+    @property
+    def has_overlay(self) -> bool:
+        return self._overlay is not None
 
     def clear(self) -> None:
         self.strokes.clear()
@@ -127,6 +142,8 @@ class DrawPad(QWidget):
         painter.fillRect(rect, QColor("black"))
         painter.translate(rect.topLeft())
         self._paint_strokes(painter, rect.width())
+        if self._overlay is not None and not self.is_empty():
+            painter.drawImage(QRectF(0, 0, rect.width(), rect.height()), self._overlay)
         if self.is_empty():
             painter.setPen(QColor("#666"))
             painter.drawText(QRectF(0, 0, rect.width(), rect.height()), Qt.AlignmentFlag.AlignCenter,

@@ -12,8 +12,15 @@ import numpy as np
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.analysis.explain import diverging_rgb, explain, layer_activations, saliency_overlay, strongest_inputs
-from core.data.preprocess import to_mnist
+from core.analysis.explain import (
+    diverging_rgb,
+    explain,
+    layer_activations,
+    saliency_overlay,
+    saliency_rgba,
+    strongest_inputs,
+)
+from core.data.preprocess import Placement, to_mnist_placed
 from core.engine.network import MLP
 from gui.activations_view import ActivationsView
 from gui.draw_pad import DrawPad
@@ -28,6 +35,7 @@ class DrawingPanel(QWidget):
         super().__init__(parent)
         self.model: MLP | None = None
         self._drawing_image: np.ndarray | None = None  # what to_mnist made of the drawing
+        self._placement: Placement | None = None  # and where it took it from, for the pad's overlay
         self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
         self.pad = DrawPad()
         self.prediction = PredictionView()
@@ -87,12 +95,14 @@ class DrawingPanel(QWidget):
 
     def _on_drawing_changed(self, drawing: np.ndarray | None) -> None:
         # made once per stroke, not at each of a training run's weight snapshots
-        self._drawing_image = None if drawing is None else to_mnist(drawing)
+        placed = None if drawing is None else to_mnist_placed(drawing)
+        self._drawing_image, self._placement = (None, None) if placed is None else placed
         self._example = None
         self._classify()
 
     def _classify(self) -> None:
         image = self.model_input
+        pad_overlay = None
         if image is None:
             self.prediction.show_nothing()
             self.activations.clear()
@@ -106,8 +116,11 @@ class DrawingPanel(QWidget):
             else:
                 explanation = explain(self.model, image, None if why == WHY_ANSWER else why)
                 activations, overlay = explanation.activations, saliency_overlay(image, explanation.saliency)
+                if self._example is None and self._placement is not None:  # faintly on the pad too
+                    pad_overlay = saliency_rgba(self._placement.to_source(explanation.saliency))
             self.prediction.show_prediction(image, activations[-1], overlay)
             self.activations.set_activations(activations)
+        self.pad.set_overlay(pad_overlay)
 
     def _on_unit_hovered(self, layer: int, unit: int) -> None:
         if self.model is None or not self.activations.activations:

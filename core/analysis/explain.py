@@ -125,6 +125,19 @@ def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     return np.round(rgb).astype(np.uint8)
 
 
+def saliency_rgba(saliency: np.ndarray, opacity: float = 0.45) -> np.ndarray:
+    """(..., 4) uint8: the saliency as a see-through layer to lay over a drawing: diverging_rgb's
+    red and blue at full brightness, their opacity growing with |value| up to `opacity` (faint:
+    the strokes stay readable under it)."""
+    values = np.asarray(saliency, dtype=np.float32)
+    scale = float(np.abs(values).max())
+    strength = np.clip(np.abs(values) / scale, 0, 1) if scale > 0 else np.zeros_like(values)
+    positive = (values > 0)[..., None]
+    rgb = np.where(positive, np.array([239, 83, 80], np.float32), np.array([60, 110, 255], np.float32))
+    alpha = np.round(255 * opacity * strength)[..., None]
+    return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
+
+
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.75) -> np.ndarray:
     """(28, 28, 3) uint8: the gray image (ink in [0, 1]) dimmed, with the saliency on top in
     diverging_rgb's colours (red: towards the class, blue: away from it), strongest pixels opaque."""

@@ -15,6 +15,8 @@ statistics of the training set itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 FRAME = 28
@@ -33,12 +35,53 @@ MIN_INK_AFTER_SCALING = 0.05  # the digit's brightest pixel once at 20 px (a pen
 FLOAT = np.float32
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where to_mnist took the digit from in the source picture and where it put it in the frame.
+
+    It maps anything computed on the 28x28 input (a saliency map) back onto the picture the user
+    drew, so that the pad can show it under the strokes it is about.
+    """
+
+    source_shape: tuple[int, int]
+    crop: tuple[int, int, int, int]  # top, left, height, width of the ink's box in the source
+    box: tuple[int, int, int, int]  # top, left, height, width of the scaled digit in the frame
+
+    def to_source(self, frame_values: np.ndarray) -> np.ndarray:
+        """(28, 28) values -> the source's shape, interpolated linearly; 0 outside the ink's box."""
+        values = np.asarray(frame_values, dtype=FLOAT).reshape(FRAME, FRAME)
+        rows = _back_weights(self.source_shape[0], self.crop[0], self.crop[2], self.box[0], self.box[2])
+        cols = _back_weights(self.source_shape[1], self.crop[1], self.crop[3], self.box[1], self.box[3])
+        return rows @ values @ cols.T
+
+
+def _back_weights(source: int, crop_start: int, crop_size: int, box_start: int, box_size: int) -> np.ndarray:
+    """(source, FRAME) matrix: each source pixel's linear interpolation weights over frame pixels."""
+    pixel = np.arange(source, dtype=np.float64)
+    position = box_start + (pixel + 0.5 - crop_start) * box_size / crop_size - 0.5  # in frame pixels
+    inside = (pixel >= crop_start) & (pixel < crop_start + crop_size)
+    position = np.clip(position, 0, FRAME - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, FRAME - 1)
+    upper = position - low
+    weights = np.zeros((source, FRAME), dtype=np.float64)
+    np.add.at(weights, (np.arange(source), low), (1 - upper) * inside)
+    np.add.at(weights, (np.arange(source), high), upper * inside)
+    return weights.astype(FLOAT)
+
+
 def to_mnist(image: np.ndarray) -> np.ndarray | None:
     """(28, 28) float32 in [0, 1], white ink on black, or None when the image holds no ink.
 
     `image` is a 2-D grayscale array: integers (0-255) or floats in [0, 1]. Dark ink on a light
     background (a scanned or photographed digit) is inverted first.
     """
+    placed = to_mnist_placed(image)
+    return None if placed is None else placed[0]
+
+
+def to_mnist_placed(image: np.ndarray) -> tuple[np.ndarray, Placement] | None:
+    """to_mnist's image with the Placement that maps its frame back onto `image`."""
     gray = _as_unit_float(image)
     if _background_is_light(gray):
         gray = 1.0 - gray
@@ -63,7 +106,11 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     digit = np.round(digit * 255) / FLOAT(255)
     if not digit.any():
         return None
-    return _center_by_mass(digit)
+    top, left = _mass_offsets(digit)
+    frame = np.zeros((FRAME, FRAME), dtype=FLOAT)
+    frame[top:top + height, left:left + width] = digit
+    crop = (int(rows[0]), int(cols[0]), cropped.shape[0], cropped.shape[1])
+    return frame, Placement((gray.shape[0], gray.shape[1]), crop, (top, left, height, width))
 
 
 def model_pen_width(extent: float, minimum: float) -> float:
@@ -114,8 +161,8 @@ def _area_weights(source: int, target: int) -> np.ndarray:
     return (overlap / (source / target)).astype(FLOAT)
 
 
-def _center_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Place `digit` in the 28x28 frame so its center of mass lands where MNIST's do (MASS_CENTER)."""
+def _mass_offsets(digit: np.ndarray) -> tuple[int, int]:
+    """Where `digit` goes in the 28x28 frame for its center of mass to land where MNIST's do (MASS_CENTER)."""
     height, width = digit.shape
     total = digit.sum()
     mass_row = float((digit.sum(axis=1) * np.arange(height)).sum() / total)
@@ -124,6 +171,4 @@ def _center_by_mass(digit: np.ndarray) -> np.ndarray:
     # lies far off its box's center
     top = int(np.clip(np.floor(MASS_CENTER - mass_row + 0.5), 0, FRAME - height))
     left = int(np.clip(np.floor(MASS_CENTER - mass_col + 0.5), 0, FRAME - width))
-    frame = np.zeros((FRAME, FRAME), dtype=FLOAT)
-    frame[top:top + height, left:left + width] = digit
-    return frame
+    return top, left

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core.data.preprocess import resize_area, to_mnist
+from core.data.preprocess import resize_area, to_mnist, to_mnist_placed
 
 CENTER = 14.0  # where MNIST's digits have their center of mass (core/data/preprocess.py)
 
@@ -168,3 +168,32 @@ def test_any_blob_anywhere_fits_the_frame_20_px_in_float32(top, left, height, wi
     assert image.min() >= 0 and image.max() <= 1
     assert max(ink_box(image)) == 20
     np.testing.assert_allclose(center_of_mass(image), (CENTER, CENTER), atol=0.51)
+
+
+def test_the_placement_maps_the_frame_back_onto_the_drawing():
+    # what the model read, carried back to the picture, lies on the picture's own ink: a saliency
+    # map shown on the pad is over the strokes it is about
+    drawing = seven()
+    frame, placement = to_mnist_placed(drawing)
+    np.testing.assert_array_equal(frame, to_mnist(drawing))
+    back = placement.to_source(frame)
+    assert back.shape == drawing.shape
+    ink = drawing > 0
+    assert back[ink].mean() > 5 * back[~ink].mean()  # mostly on the ink
+    assert back[~ink].max() < 1.0
+    assert np.allclose(center_of_mass(back), center_of_mass(drawing.astype(float)), atol=3.0)  # source px
+    assert not back[:250].any() and not back[:, 120:].any()  # nothing outside the ink's box
+
+
+def test_one_frame_pixel_maps_back_to_the_source_patch_it_was_averaged_from():
+    drawing = seven(canvas_shape=(280, 280), top=40, left=40, size=200)
+    frame, placement = to_mnist_placed(drawing)
+    top, left, height, width = placement.box
+    marker = np.zeros((28, 28), np.float32)
+    marker[top + 5, left + 3] = 1.0
+    back = placement.to_source(marker)
+    crop_top, crop_left, crop_height, crop_width = placement.crop
+    expected_row = crop_top + (5 + 0.5) * crop_height / height - 0.5
+    expected_col = crop_left + (3 + 0.5) * crop_width / width - 0.5
+    row, col = center_of_mass(back)
+    assert abs(row - expected_row) < 1.0 and abs(col - expected_col) < 1.0

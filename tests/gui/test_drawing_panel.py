@@ -184,6 +184,37 @@ def test_every_layer_lights_up_with_the_drawing_and_the_preview_shows_why(qtbot,
     assert prediction.predicted_index == 7, "asking why not 3 does not change the answer"
 
 
+def pad_colours(drawing: DrawingPanel) -> np.ndarray:
+    """The pad's canvas (H, W, 3) as the user sees it."""
+    image = drawing.pad.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, :3 * width].reshape(height, width, 3).copy()
+
+
+def test_the_saliency_lies_faintly_on_the_pad_over_the_strokes_it_is_about(qtbot, drawing):
+    draw_stroke(qtbot, drawing.pad, SEVEN_TOP)
+    draw_stroke(qtbot, drawing.pad, SEVEN_LEG)
+    assert drawing.pad.has_overlay  # "Why this?" by default
+    tinted = pad_colours(drawing)
+    coloured = np.abs(tinted[..., 0].astype(int) - tinted[..., 2]) > 40
+    assert coloured.sum() > 200
+    white = (tinted.min(axis=2) > 200).sum()
+    assert white > 200, "faint: the strokes stay readable under it"
+    drawing.prediction.why_box.setCurrentIndex(0)  # off: the strokes alone, white on black
+    assert not drawing.pad.has_overlay
+    plain = pad_colours(drawing)
+    assert (np.abs(plain[..., 0].astype(int) - plain[..., 2]) <= 2).all()
+    # the colour sits where the ink is: most tinted pixels are on or next to a stroke
+    ink = plain.min(axis=2) > 60
+    near_ink = ink | np.roll(ink, 8, 0) | np.roll(ink, -8, 0) | np.roll(ink, 8, 1) | np.roll(ink, -8, 1)
+    assert (coloured & near_ink).sum() > 0.8 * coloured.sum()
+    drawing.prediction.why_box.setCurrentIndex(1)
+    assert drawing.pad.has_overlay
+    drawing.clear_button.click()
+    assert not drawing.pad.has_overlay
+
+
 def unit_point(strips, layer: int, unit: int) -> QPoint:
     rect = strips.strip_rect(layer)
     units = len(strips.activations[layer])
