@@ -11,6 +11,7 @@ file and the member.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -47,9 +48,11 @@ _HEADER_ENTRY = re.compile(
 class NpzArchive:
     """An open .npz whose directory has been checked. Use as a context manager."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, data: bytes | None = None) -> None:
+        """`data`: the file's bytes when the caller has read them already (named by `path` in errors),
+        so that what is checked and what is read are the same bytes."""
         self.path = Path(path)
-        self._file = _open_archive_file(self.path)
+        self._file = _open_archive_file(self.path) if data is None else io.BytesIO(data)
         try:
             _check_end_record(self.path, self._file)
             self._zip = zipfile.ZipFile(self._file)
@@ -120,18 +123,20 @@ class NpzArchive:
         info = self.members[name]
         try:
             with self._zip.open(info) as member:
-                dtype, shape = self._read_header(name, member, info.file_size, kinds, ndim)
+                dtype, shape, fortran_order = self._read_header(name, member, info.file_size, kinds, ndim)
                 data = _read_exactly(member, dtype.itemsize * math.prod(shape))
                 if data is None:
                     raise self.fail(name, "its data is shorter than its header says")
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
                 RuntimeError) as error:
             raise self.fail(name, f"cannot be read ({error})") from None
-        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+        array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+        if fortran_order:  # numpy writes a transposed array (w.T) this way: the same values, in C order here
+            array = np.ascontiguousarray(array)
         return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
 
     def _read_header(self, name: str, member, member_size: int, kinds: str,
-                     ndim: int | tuple[int, ...]) -> tuple[np.dtype, tuple]:
+                     ndim: int | tuple[int, ...]) -> tuple[np.dtype, tuple, bool]:
         preamble = member.read(len(NPY_MAGIC) + 2)
         if len(preamble) < 8 or not preamble.startswith(NPY_MAGIC):
             raise self.fail(name, "not a .npy array")
@@ -167,14 +172,12 @@ class NpzArchive:
         allowed = ndim if isinstance(ndim, tuple) else (ndim,)
         if len(shape) not in allowed:
             raise self.fail(name, f"{len(shape)}-d array, expected {' or '.join(map(str, allowed))}-d")
-        if fortran_order and len(shape) > 1:
-            raise self.fail(name, "stored in Fortran order, which this application never writes")
         data_bytes = dtype.itemsize * math.prod(shape)
         header_end = len(preamble) + len(length_bytes) + header_length
         if header_end + data_bytes != member_size:
             raise self.fail(name, f"its header declares shape {shape} of {dtype} ({data_bytes:,} bytes), "
                                   f"but the member holds {member_size - header_end:,}")
-        return dtype, shape
+        return dtype, shape, bool(fortran_order)
 
 
 def _open_archive_file(path: Path):
@@ -262,10 +265,10 @@ def _kind_names(kinds: str) -> str:
     return " or ".join(dict.fromkeys(names[kind] for kind in kinds))
 
 
-def read_float_arrays(path: str | os.PathLike, budget: int) -> dict[str, np.ndarray]:
-    """Every member of the .npz at `path` as a 1-d or 2-d float array, by name, at most `budget`
-    bytes of data in all: an archive whose member names are not known in advance (a state dict)."""
-    with NpzArchive(path) as archive:
+def read_float_arrays(path: str | os.PathLike, budget: int, data: bytes | None = None) -> dict[str, np.ndarray]:
+    """Every member of the .npz at `path` (or of its bytes `data`) as a 1-d or 2-d float array, by name,
+    at most `budget` bytes of data in all: an archive whose member names are not known in advance (a state dict)."""
+    with NpzArchive(path, data) as archive:
         arrays, remaining = {}, budget
         for name, info in archive.members.items():
             archive.check_member(name, remaining)

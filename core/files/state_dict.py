@@ -47,7 +47,7 @@ def layers_from_state_dict(data: bytes, path: Path) -> DenseLayers:
     """The dense layers of the state dict in `data` (the bytes of `path`), or ModelFileError."""
     if "metadata.npy" in _member_names(data):
         raise ModelFileError(f"{path}: this is a model file of this application already: load it as it is")
-    arrays = read_float_arrays(path, MAX_IMPORT_BYTES)
+    arrays = read_float_arrays(path, MAX_IMPORT_BYTES, data)  # the bytes checked, not the file read again
     layers: dict[int, dict[str, np.ndarray]] = {}
     prefixes = set()
     for name, values in arrays.items():

@@ -118,6 +118,17 @@ def test_a_state_dict_with_a_prefix_float64_and_other_numbers_is_read(tmp_path):
     np.testing.assert_allclose(import_model(tmp_path / "sd.npz").checkpoint.model.flat, model.flat)
 
 
+def test_a_state_dict_of_transposed_arrays_is_read_in_their_own_order(tmp_path):
+    # np.savez writes an F-contiguous array (w.T of a C array) with fortran_order True: the same
+    # values, which a reader that ignored the flag would scramble
+    model = small_model()
+    arrays = {name: np.asfortranarray(values) for name, values in state_dict(model).items()}
+    np.savez(tmp_path / "sd.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "sd.npz") as archive:
+        assert b"'fortran_order': True" in archive.read("0.weight.npy")[:128]
+    np.testing.assert_array_equal(import_model(tmp_path / "sd.npz").checkpoint.model.flat, model.flat)
+
+
 def test_an_imported_model_is_a_model_file_that_evaluates_and_fine_tunes(tmp_path, tiny_dataset_dir):
     model = small_model()
     imported = import_model(write_model(tmp_path, pytorch_like_graph(model)))

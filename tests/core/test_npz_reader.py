@@ -58,3 +58,15 @@ def test_a_member_larger_than_allowed_is_refused_before_reading(tmp_path):
             archive.check_members({"a": -5000})
         with pytest.raises(ModelFileError, match="cannot have"):
             archive.check_members({"b": 12})
+
+
+def test_bytes_already_read_are_the_ones_checked_and_read_not_the_file_again(tmp_path):
+    # an import reads the file once (bounded) and parses those bytes: a file swapped in between
+    # cannot bring arrays that were never checked
+    np.savez(tmp_path / "read.npz", w=np.arange(6, dtype=np.float32).reshape(2, 3))
+    data = (tmp_path / "read.npz").read_bytes()
+    np.savez(tmp_path / "read.npz", w=np.zeros((2, 3), np.float32))  # the file changes after the read
+    with NpzArchive(tmp_path / "read.npz", data) as archive:
+        np.testing.assert_array_equal(archive.read("w", "f", 2), np.arange(6).reshape(2, 3))
+    with pytest.raises(ModelFileError, match="gone.npz"):  # and errors still name the file
+        NpzArchive(tmp_path / "gone.npz", b"PK\x03\x04 not really a zip")
