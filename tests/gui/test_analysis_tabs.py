@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from assets import pretrained_model_path
 from core.data.dataset import load_dataset
 from core.runs.run_history import RunRecord, RunStore
+from gui.curves_view import EMPTY_TEXT as CURVES_EMPTY_TEXT
 from tests.gui.window_driver import LEFT, set_up_run, start, wait_until_idle
 
 RACE_TIMEOUT_MS = 40_000
@@ -226,13 +228,35 @@ def test_stop_ends_the_whole_race(qtbot, window):
     assert window.race_table.item(1, 5).text() == "waiting"
 
 
-@pytest.mark.parametrize("tab", ["curves", "errors", "filters", "dataset_view", "history"])
-def test_every_tab_shows_without_errors_in_a_small_window(qtbot, window, tab):
+def red_and_blue_pixels(widget) -> tuple[int, int]:
+    """How many pixels of the widget's grab are clearly red, and clearly blue (a diverging colour scale's ends)."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    rgb = pixels[:, :3 * image.width()].reshape(image.height(), image.width(), 3).astype(int)
+    red, blue = rgb[..., 0] - rgb[..., 2], rgb[..., 2] - rgb[..., 0]
+    return int((red > 80).sum()), int((blue > 80).sum())
+
+
+SMALL_WINDOW_SHOWS = {  # tab -> what it must show in a small window, with the bundled model and the tiny dataset
+    "curves": lambda window, view: window.curves.readout.text() == CURVES_EMPTY_TEXT
+    and window.curves.readout.isVisible(),
+    "errors": lambda window, view: re.fullmatch(r".*: \d+\.\d\d% of 200 test images right, (\d+) mistakes\. .*",
+                                                view.status.text()) is not None,
+    "filters": lambda window, view: view.shown_weights is not None and view.readout.text().startswith("256 units")
+    and min(red_and_blue_pixels(view)) > 100,
+    "dataset_view": lambda window, view: "640 training" in view.title.text() and "200 test" in view.title.text()
+    and view.page_label.text() == "page 1 of 7",
+    "history": lambda window, view: view.place.text() == f"Kept in {window.history.store.folder}"
+    and view.size_label.text().startswith("Folder "),
+}
+
+
+@pytest.mark.parametrize("tab", list(SMALL_WINDOW_SHOWS))
+def test_every_tab_shows_its_content_in_a_small_window(qtbot, window, tab):
     window.resize(900, 600)
     widget = window.tabs.widget(0) if tab == "curves" else getattr(window, tab)
     window.tabs.setCurrentWidget(widget)
-    qtbot.wait(50)
-    assert widget.isVisible() and not window.grab().isNull()
+    qtbot.waitUntil(lambda: SMALL_WINDOW_SHOWS[tab](window, widget), timeout=10_000)
 
 
 def test_the_history_table_refilled_while_shown_still_fits_its_columns_to_their_text(qtbot, make_window,
