@@ -68,7 +68,7 @@ def tooltip(field: dataclasses.Field, spec: Setting) -> str:
     if isinstance(field.default, tuple):
         return f"{text} (1 to {spec.max_count} layers, {spec.range_text('-')} units each)"
     if spec.minimum is not None:
-        return f"{text} ({spec.range_text('-')})"
+        return f"{text} ({spec.range_text(' to ')})"
     return text
 
 
