@@ -10,8 +10,8 @@ second come from the Trainer's own clock (pauses excluded); each in-app turn is 
 the mean of the headless turns just before and after it. Prints every turn, the median of those
 ratios, and the latency of a 10 ms GUI timer during the in-app turns (p50 / p99 / max).
 
-Why turns: this shared machine's speed drifts by 1.5x from one few seconds to the next, and whole
-runs timed one after the other gave ratios of 59-139 % (from the same code, in one invocation).
+Why turns: this shared machine's speed drifts from one few seconds to the next, so whole runs timed
+one after the other gave ratios far apart from the same code (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def draw_a_digit(window) -> None:
 
 def warm_up(dataset) -> None:
     """Kernels compiled and pages touched, in a thread other than this main one: once the main
-    thread has run a parallel kernel, the window's worker trained 25 % slower (core/compiled/kernels.py)."""
+    thread has run a parallel kernel, the window's worker trained slower (core/compiled/kernels.py)."""
     thread = threading.Thread(target=lambda: list(Trainer(TrainConfig(hidden=(8,), epochs=1), dataset).run()))
     thread.start()
     thread.join()

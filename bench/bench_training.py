@@ -51,7 +51,7 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
     between blocks, each block one call of its compiled step (the CLI's own calls last about
     0.05 s, some 250 batches); the reference takes the same shuffled batches right after. Timed close
     together, each pair sees the same machine, so their ratio stays steady while this shared
-    machine's speed drifts by 2x within minutes.
+    machine's speed drifts within minutes (docs/PERFORMANCE.md).
     """
     trainer = Trainer(config.replace(epochs=1), dataset)
     trainer.max_chunk, trainer.chunk_seconds = BLOCK, 1e9  # after its first batch, one compiled call a block

@@ -13,11 +13,12 @@ from cli.interchange import export_model, import_model
 from cli.parser import build_parser
 from cli.progress import ProgressLine, wait_for_kernels
 from cli.runs_command import history_store, runs
+from cli.train_flags import config_from_flags
 from core.analysis.metrics import accuracy_from_confusion, confusion_matrix
 from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.data.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.data.download import DownloadProgress, download_mnist
-from core.engine.config import TrainConfig, parse_hidden
+from core.engine.config import TrainConfig
 from core.engine.events import BatchEnd, EpochEnd, RunEnd
 from core.engine.kernel_preparation import start_preparing
 from core.engine.run_state import Checkpoint
@@ -77,13 +78,7 @@ def fetch_mnist(folder: Path, quiet: bool = False) -> Path:
 
 
 def config_from_args(args) -> TrainConfig:
-    return TrainConfig.for_optimizer(
-        args.optimizer or "adam",
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_decay=args.decay,
-        momentum=args.momentum, beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
-        hidden=parse_hidden(args.hidden) if args.hidden else None, init=args.init, validation=args.validation,
-        augment=args.augment, patience=args.patience,
-    )
+    return config_from_flags(args)
 
 
 def train(args) -> int:

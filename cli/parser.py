@@ -1,11 +1,11 @@
-"""The command line's arguments: every default comes from TrainConfig, none is re-typed."""
+"""The command line's arguments: the train settings' flags are made from TrainConfig (cli/train_flags.py)."""
 
 from __future__ import annotations
 
 import argparse
 
 from cli.interchange import EXPORT_FORMATS
-from core.engine.config import INITS, OPTIMIZERS, VALIDATIONS
+from cli.train_flags import add_train_flags
 from core.runs.run_history import BUDGET_ENV
 
 
@@ -18,31 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model headless",
                                 description="Train a model. Defaults are the seed project's, per optimizer.")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                       help="sgd, momentum or adam (default adam); picks that optimizer's defaults")
-    train.add_argument("--epochs", type=int, help="number of epochs (default 25)")
-    train.add_argument("--batch-size", type=int, help="samples per batch (default 64)")
-    train.add_argument("--lr", type=float, help="learning rate (default per optimizer: 0.005, 0.001, 0.0005)")
-    train.add_argument("--decay", type=float, help="learning-rate factor after each epoch (default 0.97)")
-    train.add_argument("--momentum", type=float, help="momentum's beta (default 0.95)")
-    train.add_argument("--beta1", type=float, help="Adam's beta1 (default 0.9)")
-    train.add_argument("--beta2", type=float, help="Adam's beta2 (default 0.999)")
-    train.add_argument("--eps", type=float, help="Adam's epsilon (default 1e-7)")
-    train.add_argument("--seed", type=int, help="seed of the init and shuffle generator (default 1337)")
-    train.add_argument("--hidden", help="hidden-layer sizes, comma-separated (default 256,128,64)")
-    train.add_argument("--init", choices=INITS, help="he: sqrt(6/fan_in) as the seed's README; "
-                                                     "asm: sqrt(2/fan_in) as its assembly (default he)")
-    train.add_argument("--validation", choices=VALIDATIONS,
-                       help="seed: test images 9000-9999 (default, as the seed); holdout: last 5000 training images")
+    add_train_flags(train)
     train.add_argument("--extra-data", nargs="?", const="", metavar="DIR",
                        help="add a personal set (IDX files, as File > My handwriting exports them) to the training "
                             "images; without DIR: your own, from the window")
-    train.add_argument("--patience", type=int, metavar="N",
-                       help="stop after N epochs without a better validation accuracy and keep the best "
-                            "epoch's weights (default 0: train every epoch)")
-    train.add_argument("--augment", action="store_true", default=None,
-                       help="distort the training images afresh each epoch: shifts, rotations, scaling, shear, "
-                            "elastic distortion, stroke thickness (drawn digits then read better)")
     train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
     train.add_argument("--save", help="write the trained model to this .npz file")
     train.add_argument("--resume", help="continue training the model saved in this .npz file")

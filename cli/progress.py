@@ -36,7 +36,7 @@ class ProgressLine:
 
 def wait_for_kernels(preparation, quiet: bool = False) -> None:
     """Wait for the compiled kernels (core/engine/kernel_preparation.py), and when they are being
-    compiled (a first run: some 20 s) say so, with the seconds so far, instead of stalling
+    compiled (a first run only, for seconds) say so, with the seconds so far, instead of stalling
     silently inside epoch 1."""
     from core.engine.kernel_preparation import FIRST_RUN_MESSAGE, STAGES
 

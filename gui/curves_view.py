@@ -105,7 +105,7 @@ class CurvesView(QWidget):
         plot.getPlotItem().setMenuEnabled(False)
         for name in ("left", "bottom"):
             # kept as a pixmap until the axis changes: replaying its text at each of the 5 updates
-            # a second was half of an update's time (5.5 -> 2.6 ms measured), taken from training
+            # a second was half of an update's time, taken from training (docs/PERFORMANCE.md)
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     @staticmethod
@@ -142,7 +142,7 @@ class CurvesView(QWidget):
             self.loss_plot.addItem(item)
             item.setVisible(run.visible and (item is not piece.raw or run.live))
         # after addItem, which imposes the plot's "peak": a pixel column's mean is all a smooth curve
-        # needs, and half the points to stroke (a full run's repaint 1.1 -> 0.75 ms)
+        # needs, and half the points to stroke (a full run's repaint: docs/PERFORMANCE.md)
         piece.smooth.setDownsampling(method="mean")
         run.draw_batches(piece)
         run.draw_epochs(piece)

@@ -81,7 +81,7 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.setRange(xRange=(0, len(class_names)), yRange=(0, len(class_names)), padding=0.02)
 
     def _ensure_labels(self, classes: int) -> None:
-        """One count label per cell, made once: re-creating 100 text items costs ~50 ms each time."""
+        """One count label per cell, made once: re-creating 100 text items each time stalls the GUI."""
         if len(self._labels) == classes * classes:
             return
         for label in self._labels:

@@ -26,7 +26,7 @@ from gui.prediction_view import gray_pixmap
 from gui.theme import BASE
 
 MAX_TILES = 600  # more would cost seconds to draw and nobody scrolls through them
-TILES_PER_STEP = 60  # tiles drawn per turn of the event loop: ~10 ms, so the window never stalls
+TILES_PER_STEP = 60  # tiles drawn per turn of the event loop: few enough that the window never stalls
 IMAGE_SIDE = 56
 BAR_HEIGHT = 18
 INDEX_ROLE = Qt.ItemDataRole.UserRole

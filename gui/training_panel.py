@@ -1,12 +1,14 @@
 """The controls of a training run: dataset, optimizer, hyperparameters, Start / Pause / Stop, progress.
 
-Every field maps to one TrainConfig setting, and its range is enforced at the field (spin box
-ranges, validators), so a run never starts with a value that could only fail mid-run. Choosing
-an optimizer fills in the seed's defaults for it.
+Every field is made from one TrainConfig setting: its kind, range, default and tooltip come from
+the setting's metadata (core/engine/setting.py), so the range enforced at the field is the one
+TrainConfig.validate() checks and a run never starts with a value that could only fail mid-run.
+Choosing an optimizer fills in the seed's defaults for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from PySide6.QtCore import QLocale, Signal
@@ -28,54 +30,111 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.engine.config import MAX_HIDDEN_UNITS, OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig
+from core.engine.config import OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig, optimizer_defaults
+from core.engine.setting import Setting, settings_of, shown
 from core.errors import ConfigError
 
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 INVALID_STYLE = "QLineEdit { border: 1px solid #e57373; }"
 PAUSE_SHORTCUT = "Ctrl+P"
 PAUSED_SUFFIX = " · paused"
-MAX_HIDDEN_LAYERS = 6
+FIRST_ROWS = ("optimizer", "lr", "epochs")  # then the other settings the window offers, in TrainConfig's order
+TYPED_DECADES = 4  # a float whose range spans more decades than this is typed (5e-4), not spun
+LR_RUNNING_TIP = "A new learning rate for the run in progress: type it and press Return (the charts mark the change)"
 
 
 class HiddenSizesValidator(QValidator):
-    """Comma-separated layer sizes, each within TrainConfig's range, 1 to MAX_HIDDEN_LAYERS of them."""
+    """Comma-separated layer sizes, each and their count within the hidden setting's limits."""
+
+    def __init__(self, spec: Setting, parent=None) -> None:
+        super().__init__(parent)
+        self.spec = spec
 
     def validate(self, text: str, position: int):
         parts = text.split(",")
-        if len(parts) > MAX_HIDDEN_LAYERS or not all(parts[:-1]):  # only the last size may be still unwritten
+        if len(parts) > self.spec.max_count or not all(parts[:-1]):  # only the last size may be still unwritten
             return QValidator.State.Invalid, text, position
         for part in parts:
-            if part and not (part.isascii() and part.isdigit() and part[0] != "0" and int(part) <= MAX_HIDDEN_UNITS):
+            if part and not (part.isascii() and part.isdigit() and part[0] != "0" and self.spec.allows(int(part))):
                 return QValidator.State.Invalid, text, position
         if all(parts):
             return QValidator.State.Acceptable, text, position
         return QValidator.State.Intermediate, text, position  # empty, or a comma with no size after it yet
 
 
-LR_TIP = "Learning rate of the first epoch (e.g. 0.0005 or 5e-4)"
-LR_RUNNING_TIP = "A new learning rate for the run in progress: type it and press Return (the charts mark the change)"
+def tooltip(field: dataclasses.Field, spec: Setting) -> str:
+    """The setting's help, capitalized, and its limits."""
+    text = spec.help[0].upper() + spec.help[1:]
+    if isinstance(field.default, tuple):
+        return f"{text} (1 to {spec.max_count} layers, {spec.range_text('-')} units each)"
+    if spec.minimum is not None:
+        return f"{text} ({spec.range_text(' to ')})"
+    return text
 
 
-def float_field(value: float, bottom: float, top: float, tooltip: str) -> QLineEdit:
-    """A text field for a positive float that accepts 0.0005 and 5e-4 alike, in C locale."""
-    field = QLineEdit(f"{value:g}")
-    validator = QDoubleValidator(bottom, top, 12, field)
-    validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
-    validator.setLocale(QLocale.c())
-    field.setValidator(validator)
-    field.setToolTip(tooltip)
-    return field
+def decimals(spec: Setting) -> int:
+    """As many decimals as the limits need: 0.9999 four, 0.001 three."""
+    return max(len(shown(float(limit)).partition(".")[2]) for limit in (spec.minimum, spec.maximum))
 
 
-def probability_box(value: float, tooltip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setDecimals(4)
-    box.setRange(0.0, 0.9999)
-    box.setSingleStep(0.01)
-    box.setValue(value)
-    box.setToolTip(tooltip)
-    return box
+def setting_widget(field: dataclasses.Field, spec: Setting) -> QWidget:
+    """The field that edits one setting: its kind, range and default from the setting itself."""
+    default = field.default
+    if spec.choices:
+        widget = QComboBox()
+        for name in spec.choices:
+            widget.addItem(OPTIMIZER_LABELS.get(name, name) if field.name == "optimizer" else name, name)
+        widget.setCurrentIndex(spec.choices.index(default))
+    elif isinstance(default, bool):
+        widget = QCheckBox(field.name.replace("_", " ").capitalize())
+        widget.setChecked(default)
+    elif isinstance(default, tuple):
+        widget = QLineEdit(shown(default))
+        widget.setValidator(HiddenSizesValidator(spec, widget))
+    elif isinstance(default, int):
+        widget = QSpinBox()
+        widget.setRange(int(spec.minimum), int(spec.maximum))
+        widget.setValue(default)
+        if spec.zero_means and spec.minimum == 0:
+            widget.setSpecialValueText(spec.zero_means)
+    elif spec.minimum > 0 and math.log10(spec.maximum / spec.minimum) > TYPED_DECADES:
+        widget = QLineEdit(f"{default:g}")
+        validator = QDoubleValidator(spec.minimum, spec.maximum, 12, widget)  # 0.0005 and 5e-4 alike, C locale
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        validator.setLocale(QLocale.c())
+        widget.setValidator(validator)
+    else:
+        widget = QDoubleSpinBox()
+        widget.setDecimals(decimals(spec))
+        widget.setRange(spec.minimum, spec.maximum)
+        widget.setSingleStep(0.01)
+        widget.setValue(default)
+    widget.setToolTip(tooltip(field, spec))
+    return widget
+
+
+def widget_value(widget: QWidget):
+    """What a setting's field holds, as TrainConfig takes it."""
+    if isinstance(widget, QComboBox):
+        return widget.currentData()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QLineEdit):
+        text = widget.text()
+        return tuple(int(part) for part in text.split(",")) if isinstance(widget.validator(), HiddenSizesValidator) \
+            else float(text)
+    return widget.value()
+
+
+def show_value(widget: QWidget, value) -> None:
+    if isinstance(widget, QComboBox):
+        widget.setCurrentIndex(widget.findData(value))
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(value)
+    elif isinstance(widget, QLineEdit):
+        widget.setText(shown(value) if isinstance(value, tuple) else f"{value:g}")
+    else:
+        widget.setValue(value)
 
 
 def format_duration(seconds: float) -> str:
@@ -97,9 +156,9 @@ class TrainingPanel(QWidget):
     settings_changed = Signal()
     lr_change_requested = Signal(float)  # during a run: train at this rate from now on
 
-    def __init__(self, data_dir: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, data_dir: str = "", parent: QWidget | None = None, config_class=TrainConfig) -> None:
         super().__init__(parent)
-        defaults = TrainConfig()
+        self.config_class = config_class  # TrainConfig, or in a test one with a setting more
         self._running = False
 
         # dataset
@@ -124,67 +183,30 @@ class TrainingPanel(QWidget):
         data_layout.addLayout(folder_row)
         data_layout.addWidget(self.dataset_status)
 
-        # settings
-        self.optimizer_box = QComboBox()
-        for name in OPTIMIZERS:
-            self.optimizer_box.addItem(OPTIMIZER_LABELS[name], name)
-        self.optimizer_box.setToolTip("Choosing an optimizer fills in the seed project's settings for it")
-        self.lr_field = float_field(defaults.lr, 1e-7, 10.0, LR_TIP)
-        self.lr_field.returnPressed.connect(self._on_lr_entered)
-        self.epochs_box = QSpinBox()
-        self.epochs_box.setRange(1, 1000)
-        self.epochs_box.setValue(defaults.epochs)
-        self.epochs_box.setToolTip("Passes over the training set")
-        self.batch_box = QSpinBox()
-        self.batch_box.setRange(1, 4096)
-        self.batch_box.setValue(defaults.batch_size)
-        self.batch_box.setToolTip("Images per gradient step; the last partial batch of an epoch is dropped")
-        self.decay_box = QDoubleSpinBox()
-        self.decay_box.setDecimals(3)
-        self.decay_box.setRange(0.5, 1.0)
-        self.decay_box.setSingleStep(0.01)
-        self.decay_box.setValue(defaults.lr_decay)
-        self.decay_box.setToolTip("The learning rate is multiplied by this after each epoch (1: no decay)")
-        self.momentum_box = probability_box(defaults.momentum, "Momentum's beta: v <- beta v + g")
-        self.beta1_box = probability_box(defaults.beta1, "Adam's decay of the mean gradient")
-        self.beta2_box = probability_box(defaults.beta2, "Adam's decay of the mean squared gradient")
-        self.eps_field = float_field(defaults.eps, 1e-12, 1.0, "Adam's epsilon, added to the root of v")
-        self.seed_box = QSpinBox()
-        self.seed_box.setRange(0, 2**31 - 1)
-        self.seed_box.setValue(defaults.seed)
-        self.seed_box.setToolTip("Seed of the LCG that draws the initial weights and shuffles each epoch")
-        self.hidden_field = QLineEdit(",".join(str(size) for size in defaults.hidden))
-        self.hidden_field.setValidator(HiddenSizesValidator(self.hidden_field))
-        self.hidden_field.setToolTip(f"Hidden-layer sizes, comma-separated (1 to {MAX_HIDDEN_LAYERS} layers, "
-                                     f"1-{MAX_HIDDEN_UNITS} units each)")
-
-        self.augment_box = QCheckBox("Augment")
-        self.augment_box.setChecked(defaults.augment)
-        self.augment_box.setToolTip("Distort the training images afresh each epoch (shifts, rotations, scaling, "
-                                    "shear, elastic distortion, stroke thickness): digits drawn on the pad then "
-                                    "read better")
-
+        # settings: one row per setting the window offers, made from its field in TrainConfig
         self.form = QFormLayout()
-        self.form.setVerticalSpacing(3)  # eleven rows: the window fits a 1024x640 screen
-        self.form.addRow("Optimizer", self.optimizer_box)
-        self.form.addRow("Learning rate", self.lr_field)
-        self.form.addRow("Epochs", self.epochs_box)
-        self.form.addRow("Batch size", self.batch_box)
-        self.form.addRow("LR decay", self.decay_box)
-        self.form.addRow("Momentum β", self.momentum_box)
-        self.form.addRow("Adam β1", self.beta1_box)
-        self.form.addRow("Adam β2", self.beta2_box)
-        self.form.addRow("Adam ε", self.eps_field)
-        self.form.addRow("Seed", self.seed_box)
-        self.form.addRow("Hidden layers", self.hidden_field)
-        self.form.addRow("Images", self.augment_box)
-        self.patience_box = QSpinBox()
-        self.patience_box.setRange(0, 1000)
-        self.patience_box.setValue(defaults.patience)
-        self.patience_box.setSpecialValueText("off")
-        self.patience_box.setToolTip("Stop after this many epochs without a better validation accuracy, "
-                                     "keeping the best epoch's weights (off: train every epoch)")
-        self.form.addRow("Patience", self.patience_box)
+        self.form.setVerticalSpacing(3)  # thirteen rows: the window fits a 1024x640 screen
+        self.fields: dict[str, QWidget] = {}
+        offered = [(field, spec) for field, spec in settings_of(config_class) if spec.label]
+        offered.sort(key=lambda item: FIRST_ROWS.index(item[0].name) if item[0].name in FIRST_ROWS else len(FIRST_ROWS))
+        for field, spec in offered:
+            self.fields[field.name] = setting_widget(field, spec)
+            self.form.addRow(spec.label, self.fields[field.name])
+        self.optimizer_box = self.fields["optimizer"]
+        self.lr_field = self.fields["lr"]
+        self.epochs_box = self.fields["epochs"]
+        self.batch_box = self.fields["batch_size"]
+        self.decay_box = self.fields["lr_decay"]
+        self.momentum_box = self.fields["momentum"]
+        self.beta1_box = self.fields["beta1"]
+        self.beta2_box = self.fields["beta2"]
+        self.eps_field = self.fields["eps"]
+        self.seed_box = self.fields["seed"]
+        self.hidden_field = self.fields["hidden"]
+        self.augment_box = self.fields["augment"]
+        self.patience_box = self.fields["patience"]
+        self.lr_tip = self.lr_field.toolTip()
+        self.lr_field.returnPressed.connect(self._on_lr_entered)
         settings_box = QGroupBox("Training")
         settings_box.setLayout(self.form)
 
@@ -226,9 +248,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_detail)
 
-        self.optimizer_box.setCurrentIndex(OPTIMIZERS.index(defaults.optimizer))
         self.optimizer_box.currentIndexChanged.connect(self._on_optimizer_changed)
-        for field in (self.lr_field, self.eps_field, self.hidden_field):
+        for field in self._typed_fields():
             field.textChanged.connect(self._on_field_edited)
         self.browse_button.clicked.connect(self.browse_requested)
         self.download_button.clicked.connect(self.download_requested)
@@ -236,7 +257,7 @@ class TrainingPanel(QWidget):
         self.pause_button.toggled.connect(self._on_pause_toggled)
         self.stop_button.clicked.connect(self.stop_requested)
         self.race_button.clicked.connect(self.race_requested)
-        self._show_optimizer_fields(defaults.optimizer)
+        self._show_optimizer_fields(self.optimizer)
         self.set_running(False)
 
     # -- settings ---------------------------------------------------------------------------------
@@ -253,55 +274,39 @@ class TrainingPanel(QWidget):
     def set_dataset_status(self, text: str) -> None:
         self.dataset_status.setText(text)
 
+    def _typed_fields(self) -> list[QLineEdit]:
+        return [widget for widget in self.fields.values() if isinstance(widget, QLineEdit)]
+
     def inputs_valid(self) -> bool:
-        return all(field.hasAcceptableInput() for field in (self.lr_field, self.eps_field, self.hidden_field))
+        return all(field.hasAcceptableInput() for field in self._typed_fields())
 
     def config(self) -> TrainConfig:
         """The settings as a TrainConfig; raises ConfigError if a field holds no acceptable value."""
         if not self.inputs_valid():
             raise ConfigError("a field holds an invalid value (marked red)")
-        return TrainConfig(
-            optimizer=self.optimizer, lr=float(self.lr_field.text()), batch_size=self.batch_box.value(),
-            epochs=self.epochs_box.value(), lr_decay=self.decay_box.value(), momentum=self.momentum_box.value(),
-            beta1=self.beta1_box.value(), beta2=self.beta2_box.value(), eps=float(self.eps_field.text()),
-            seed=self.seed_box.value(), hidden=tuple(int(part) for part in self.hidden_field.text().split(",")),
-            augment=self.augment_box.isChecked(), patience=self.patience_box.value())
+        return self.config_class(**{name: widget_value(widget) for name, widget in self.fields.items()})
 
     def apply_config(self, config: TrainConfig) -> None:
         """Show `config` in the fields (a loaded model's settings, say)."""
         self.optimizer_box.blockSignals(True)
-        self.optimizer_box.setCurrentIndex(OPTIMIZERS.index(config.optimizer))
+        for name, widget in self.fields.items():
+            show_value(widget, getattr(config, name))
         self.optimizer_box.blockSignals(False)
         self._show_optimizer_fields(config.optimizer)
-        self.lr_field.setText(f"{config.lr:g}")
-        self.epochs_box.setValue(config.epochs)
-        self.batch_box.setValue(config.batch_size)
-        self.decay_box.setValue(config.lr_decay)
-        self.momentum_box.setValue(config.momentum)
-        self.beta1_box.setValue(config.beta1)
-        self.beta2_box.setValue(config.beta2)
-        self.eps_field.setText(f"{config.eps:g}")
-        self.seed_box.setValue(config.seed)
-        self.hidden_field.setText(",".join(str(size) for size in config.hidden))
-        self.augment_box.setChecked(config.augment)
-        self.patience_box.setValue(config.patience)
 
     def _on_optimizer_changed(self) -> None:
         name = self.optimizer
         self._show_optimizer_fields(name)
-        seed_defaults = TrainConfig.for_optimizer(name)
-        for key in OPTIMIZER_DEFAULTS[name]:
-            value = getattr(seed_defaults, key)
-            if key in ("lr", "eps"):
-                (self.lr_field if key == "lr" else self.eps_field).setText(f"{value:g}")
-            else:
-                {"momentum": self.momentum_box, "beta1": self.beta1_box, "beta2": self.beta2_box}[key].setValue(value)
+        for key, value in OPTIMIZER_DEFAULTS[name].items():
+            show_value(self.fields[key], value)
         self.settings_changed.emit()
 
     def _show_optimizer_fields(self, name: str) -> None:
-        for widget, used in ((self.momentum_box, name == "momentum"), (self.beta1_box, name == "adam"),
-                             (self.beta2_box, name == "adam"), (self.eps_field, name == "adam")):
-            self.form.setRowVisible(widget, used)
+        """A setting that only some optimizers use is shown with those (Adam's ε with Adam)."""
+        for key, widget in self.fields.items():
+            used_by = optimizer_defaults(key)
+            if len(used_by) < len(OPTIMIZERS) and used_by:
+                self.form.setRowVisible(widget, name in used_by)
 
     def _on_field_edited(self) -> None:
         field = self.sender()
@@ -326,13 +331,9 @@ class TrainingPanel(QWidget):
             self.pause_button.setChecked(False)
             self._label_pause_button(paused=False)
             self.pause_button.blockSignals(False)
-        for widget in (self.optimizer_box, self.epochs_box, self.batch_box, self.decay_box,
-                       self.momentum_box, self.beta1_box, self.beta2_box, self.eps_field, self.seed_box,
-                       self.hidden_field, self.augment_box, self.patience_box, self.data_dir_field,
-                       self.browse_button):
-            widget.setEnabled(not running)
-        # the learning rate stays editable: Return in it steers the running run
-        self.lr_field.setToolTip(LR_RUNNING_TIP if running else LR_TIP)
+        for widget in (*self.fields.values(), self.data_dir_field, self.browse_button):
+            widget.setEnabled(not running or widget is self.lr_field)  # Return in the rate steers the run
+        self.lr_field.setToolTip(LR_RUNNING_TIP if running else self.lr_tip)
 
     def _label_pause_button(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

@@ -11,7 +11,7 @@ pushes towards the class is positive (red), one that pushes away negative (blue)
 input is the first step of the same sum on a ReLU network and misses the softmax's saturation: a
 digit read at 99.9 % has near-zero gradients everywhere. The STEPS scaled copies of the image go
 through the network as one batch, so a map costs a forward and backward pass of a batch of STEPS
-images: 2.6 ms for the bundled model here (with the machine busy), cheap enough for every stroke.
+images: cheap enough for every stroke (docs/PERFORMANCE.md).
 
 Faithfulness, measured on 200 test digits with the bundled model (tests/core/test_explain.py):
 zeroing the 15 % most salient ink pixels lowers the predicted class's probability by 0.65 on

@@ -3,7 +3,7 @@
 An MNIST image is 81 % zero pixels (about 150 of 784 are non-zero). `SparseImages` keeps, for
 each image, the indices and float32 values (pixel / 255) of its non-zero pixels only; the
 training step's input layer then skips the zeros in both z1 = x W1 + b1 and dW1 = x^T grad_z1
-(core/compiled/kernels.py). Built once per run: the 60,000 training images take 54 MB this way.
+(core/compiled/kernels.py). Built once per run (its size and the epochs it saves: docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from core.compiled import kernels
 
 # The density the sparse kernels are built for (MNIST: 0.19). Denser images still go through them:
-# on Fashion-MNIST (about 0.5) they measured 0.96 s an epoch against 1.40 s with a dense BLAS layer.
+# on Fashion-MNIST (about 0.5) they beat a dense BLAS layer too (docs/PERFORMANCE.md).
 MAX_DENSITY = 0.35
 
 

@@ -1,16 +1,16 @@
 """Training settings: one frozen dataclass whose defaults are the seed project's values.
 
-The GUI's fields, the CLI's flags and a saved model's metadata all map to `TrainConfig`;
-nobody re-types a default.
+The GUI's fields, the CLI's flags and a saved model's metadata all map to `TrainConfig`, and each
+field carries its own limits and help: nobody re-types a default or a range.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.data.dataset import CLASS_COUNT, INPUT_SIZE  # noqa: F401 (the network's shape is the data's)
+from core.engine.setting import setting, settings_of
 from core.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -28,28 +28,51 @@ SEED_VALIDATION_RANGE = (9000, 10000)
 HOLDOUT_SIZE = 5000
 MAX_HIDDEN_UNITS = 8192
 MAX_EPOCHS = 10000
-MAX_HIDDEN_LAYERS = 16  # in a file read: the window offers up to 6, the command line more
+MAX_HIDDEN_LAYERS = 16
+MAX_BATCH_SIZE = 60000  # MNIST's training set
+MAX_DECAY_RATE = 0.9999  # momentum and Adam's betas: below 1, and what the window's four decimals show
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides a training run; the defaults reproduce the seed's Adam run."""
+    """Everything that decides a training run; the defaults reproduce the seed's Adam run.
 
-    optimizer: str = "adam"
-    lr: float = 0.0005
-    batch_size: int = 64
-    epochs: int = 25
-    lr_decay: float = 0.97
-    momentum: float = 0.95
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-7
-    seed: int = 1337
-    hidden: tuple[int, ...] = field(default=(256, 128, 64))
-    init: str = "he"
-    validation: str = "seed"
-    augment: bool = False  # distort the training images afresh each epoch (core/data/augment.py)
-    patience: int = 0  # stop after this many epochs without a better validation accuracy (0: never)
+    Each field's metadata holds its limits and help (core/engine/setting.py): validate() checks
+    them, and the command line's flags and the window's fields are made from them.
+    """
+
+    optimizer: str = setting("adam", "the update rule; choosing one fills in the seed project's settings for it",
+                             choices=OPTIMIZERS, label="Optimizer")
+    lr: float = setting(0.0005, "learning rate of the first epoch (e.g. 0.0005 or 5e-4)",
+                        minimum=1e-7, maximum=1e4, noun="learning rate", label="Learning rate")
+    batch_size: int = setting(64, "images per gradient step; the last partial batch of an epoch is dropped",
+                              minimum=1, maximum=MAX_BATCH_SIZE, unit="images", label="Batch size")
+    epochs: int = setting(25, "passes over the training set", minimum=1, maximum=MAX_EPOCHS, label="Epochs")
+    lr_decay: float = setting(0.97, "the learning rate is multiplied by this after each epoch; 1: no decay",
+                              minimum=0.001, maximum=1.0, noun="LR decay", flag="decay", label="LR decay")
+    momentum: float = setting(0.95, "momentum's beta: v <- beta v + g",
+                              minimum=0.0, maximum=MAX_DECAY_RATE, label="Momentum β")
+    beta1: float = setting(0.9, "Adam's decay of the mean gradient",
+                           minimum=0.0, maximum=MAX_DECAY_RATE, label="Adam β1")
+    beta2: float = setting(0.999, "Adam's decay of the mean squared gradient",
+                           minimum=0.0, maximum=MAX_DECAY_RATE, label="Adam β2")
+    eps: float = setting(1e-7, "Adam's epsilon, added to the root of v", minimum=1e-12, maximum=1.0, label="Adam ε")
+    seed: int = setting(1337, "seed of the LCG that draws the initial weights and shuffles each epoch",
+                        minimum=0, maximum=2**31 - 1, label="Seed")
+    hidden: tuple[int, ...] = setting((256, 128, 64), "hidden-layer sizes, comma-separated",
+                                      minimum=1, maximum=MAX_HIDDEN_UNITS, max_count=MAX_HIDDEN_LAYERS,
+                                      noun="hidden layers", label="Hidden layers")
+    init: str = setting("he", "he: sqrt(6/fan_in) as the seed's README; asm: sqrt(2/fan_in) as its assembly",
+                        choices=INITS)
+    validation: str = setting("seed", f"seed: test images {SEED_VALIDATION_RANGE[0]}-{SEED_VALIDATION_RANGE[1] - 1}, "
+                                      f"as the seed; holdout: the last {HOLDOUT_SIZE} training images",
+                              choices=VALIDATIONS)
+    augment: bool = setting(False, "distort the training images afresh each epoch (shifts, rotations, scaling, "
+                                   "shear, elastic distortion, stroke thickness): drawn digits then read better",
+                            label="Images")  # core/data/augment.py
+    patience: int = setting(0, "stop after this many epochs without a better validation accuracy and keep the best "
+                               "epoch's weights; 0: off, train every epoch",
+                            minimum=0, maximum=MAX_EPOCHS, unit="epochs", zero_means="off", label="Patience")
 
     @classmethod
     def for_optimizer(cls, optimizer: str, **overrides) -> TrainConfig:
@@ -63,38 +86,17 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(size) for size in self.hidden))
-        if not isinstance(self.augment, bool):
-            raise ConfigError("augment must be true or false")
         self.validate()
 
     def validate(self) -> None:
-        """Refuse settings that could only fail later, mid-run."""
+        """Refuse settings that could only fail later, mid-run: each field against its Setting's limits."""
         problems = []
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            problems.append("learning rate must be a positive number")
-        if not 1 <= self.batch_size <= 60000:
-            problems.append("batch size must be between 1 and 60000")
-        if not 1 <= self.epochs <= MAX_EPOCHS:
-            problems.append(f"epochs must be between 1 and {MAX_EPOCHS}")
-        if not (0 < self.lr_decay <= 1):
-            problems.append("LR decay must be in (0, 1]")
-        for name in ("momentum", "beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                problems.append(f"{name} must be in [0, 1)")
-        if not (math.isfinite(self.eps) and self.eps > 0):
-            problems.append("eps must be a positive number")
-        if not 0 <= self.seed < 2**31:
-            problems.append("seed must be between 0 and 2^31 - 1")
-        if not self.hidden or any(not 1 <= size <= MAX_HIDDEN_UNITS for size in self.hidden):
-            problems.append(f"hidden layers must be 1 to {MAX_HIDDEN_UNITS} units each, at least one layer")
-        if self.init not in INITS:
-            problems.append(f"init must be one of {', '.join(INITS)}")
-        if not 0 <= self.patience <= MAX_EPOCHS:
-            problems.append(f"patience must be between 0 (off) and {MAX_EPOCHS} epochs")
-        if self.validation not in VALIDATIONS:
-            problems.append(f"validation must be one of {', '.join(VALIDATIONS)}")
+        for field, spec in settings_of(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(field.default, bool) and not isinstance(value, bool):
+                problems.append(f"{field.name} must be true or false")
+            elif problem := spec.problem(field.name, value):
+                problems.append(problem)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -119,6 +121,11 @@ class TrainConfig:
         typed = {field.name: _typed_setting(field.name, values[field.name], field.default)
                  for field in dataclasses.fields(cls) if field.name in values}
         return cls(**typed)
+
+
+def optimizer_defaults(name: str) -> dict[str, float]:
+    """The seed's value of setting `name` for each optimizer that has its own ({} if none has)."""
+    return {optimizer: values[name] for optimizer, values in OPTIMIZER_DEFAULTS.items() if name in values}
 
 
 def _typed_setting(name: str, value, default):

@@ -62,7 +62,7 @@ def shuffle_in_place(indices: np.ndarray, generator: LCG) -> None:
     draws = generator.states(count - 1)
     bounds = np.arange(count, 1, -1, dtype=np.uint64)  # i + 1 for i = n-1 .. 1
     partners = (draws % bounds).astype(np.int64)
-    if kernels.AVAILABLE:  # compiled: 0.3 ms instead of ~45 ms of Python, which held the GIL (and the GUI)
+    if kernels.AVAILABLE:  # compiled: the Python loop held the GIL (and the GUI) for tens of ms an epoch
         kernels.swap_in_order(indices, partners)
         return
     values = indices.tolist()

@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, fields
 
-from core.engine.config import MAX_HIDDEN_UNITS, OPTIMIZERS
+from core.engine.config import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, OPTIMIZERS
 from core.engine.run_state import Checkpoint, History
 from core.files.bounded_json import JsonBoundError, loads_bounded
 
@@ -23,8 +23,6 @@ STARTED_PATTERN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 STATUSES = ("running", "finished", "stopped", "diverged", "interrupted")
 MAX_SUMMARY_BYTES = 1_000_000  # 10,000 epochs of four curves written compactly take about 800 kB
 MAX_SUMMARY_DEPTH = 4  # a summary nests 2 deep
-MAX_EPOCHS = 10_000  # TrainConfig's limit
-MAX_HIDDEN_LAYERS = 16
 MAX_NAME_CHARS = 200
 CURVES = ("epoch_losses", "val_accs", "lrs", "epoch_seconds")
 

@@ -10,6 +10,7 @@ from core.analysis.explain import layer_activations
 from core.data.preprocess import to_mnist
 from core.engine.network import MLP
 from gui.drawing_panel import DrawingPanel
+from tests.gui.pixels import correlation, image_28x28
 from tests.gui.window_driver import CTRL, LEFT, ONE, SEVEN_LEG, SEVEN_TOP, canvas_point, draw_stroke, line, on_screen
 
 
@@ -31,7 +32,8 @@ def assert_shows_a_prediction(drawing: DrawingPanel) -> None:
     assert view.top_label.text() == view.class_names[view.predicted_index]
     assert view.confidence_label.text().endswith("sure")
     pixmap = view.preview.pixmap()
-    assert pixmap is not None and not pixmap.isNull() and pixmap.width() == pixmap.height() > 28
+    assert pixmap.width() == pixmap.height() > 28
+    assert correlation(image_28x28(pixmap), drawing.model_input) > 0.95, "the preview shows what the model reads"
 
 
 def assert_shows_nothing(drawing: DrawingPanel) -> None:

@@ -46,7 +46,8 @@ def test_the_runs_own_messages_take_over(qtbot):
     panel, status = make_status(qtbot, preparation)
     status.show_until_ready(then="starting…")
     panel.show_message("stopping…")
-    qtbot.wait(3 * REFRESH_MS)
+    with qtbot.waitSignal(status._timer.timeout, timeout=20 * REFRESH_MS):  # the next refresh sees the takeover
+        pass
+    assert not status._timer.isActive(), "the status has stopped refreshing"
     preparation.done = True
-    qtbot.wait(3 * REFRESH_MS)
     assert panel.progress.format() == "stopping…"

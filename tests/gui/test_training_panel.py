@@ -2,10 +2,15 @@
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
-from core.engine.config import OPTIMIZERS, TrainConfig
+from core.engine.config import MAX_BATCH_SIZE, OPTIMIZERS, TrainConfig
+from core.engine.setting import settings_of
+from core.engine.setting import shown as as_typed
 from core.errors import ConfigError
 from gui.training_panel import INVALID_STYLE, TrainingPanel
+from tests.cli.test_train_flags import WithWarmup
 from tests.gui.window_driver import LEFT, choose_optimizer, on_screen, type_text
 
 
@@ -73,7 +78,7 @@ def test_letters_typed_into_the_learning_rate_are_refused(qtbot, panel):
     assert panel.lr_field.text() == "", "no letter gets in"
 
 
-@pytest.mark.parametrize("text", ["", "1e-", "20", "0"])
+@pytest.mark.parametrize("text", ["", "1e-", "20000", "0"])
 def test_an_unfinished_or_out_of_range_learning_rate_disables_start(qtbot, panel, text):
     type_text(qtbot, panel.lr_field, text)
     assert not panel.lr_field.hasAcceptableInput()
@@ -108,7 +113,52 @@ def test_spin_boxes_keep_values_in_their_range(qtbot, panel):
     panel.batch_box.setValue(10**6)
     panel.decay_box.setValue(2.0)
     config = panel.config()
-    assert config.epochs == 1 and config.batch_size == 4096 and config.lr_decay == 1.0
+    assert config.epochs == 1 and config.batch_size == MAX_BATCH_SIZE and config.lr_decay == 1.0
+
+
+def limits(widget) -> tuple:
+    """The range a field lets through: a spin box's, a typed number's validator's, a choice list."""
+    if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+        return widget.minimum(), widget.maximum()
+    if isinstance(widget, QComboBox):
+        return tuple(widget.itemData(index) for index in range(widget.count()))
+    if isinstance(widget, QLineEdit) and isinstance(widget.validator(), QDoubleValidator):
+        return widget.validator().bottom(), widget.validator().top()
+    return None
+
+
+def spec_limits(spec) -> tuple:
+    return spec.choices or ((spec.minimum, spec.maximum) if spec.minimum is not None else None)
+
+
+@pytest.mark.parametrize("config_class", [TrainConfig, WithWarmup])
+def test_every_field_is_made_from_its_setting(qtbot, config_class):
+    panel = on_screen(qtbot, TrainingPanel("/data/mnist", config_class=config_class))
+    offered = [(field, spec) for field, spec in settings_of(config_class) if spec.label]
+    assert list(panel.fields) == ["optimizer", "lr", "epochs"] + [
+        field.name for field, _ in offered if field.name not in ("optimizer", "lr", "epochs")]
+    for field, spec in offered:
+        widget = panel.fields[field.name]
+        assert panel.form.labelForField(widget).text() == spec.label
+        assert spec.help[1:] in widget.toolTip()
+        assert spec.minimum is None or as_typed(spec.maximum) in widget.toolTip()
+        if not isinstance(field.default, (bool, tuple)):
+            assert limits(widget) == spec_limits(spec), field.name
+    assert panel.config() == config_class(), "each field opens at its setting's default"
+    assert "Warmup" not in [spec.label for _, spec in offered] or panel.fields["warmup"].value() == 3
+
+
+def test_the_hidden_field_holds_the_settings_size_and_layer_limits(qtbot, panel):
+    spec = next(spec for field, spec in settings_of(TrainConfig) if field.name == "hidden")
+    type_text(qtbot, panel.hidden_field, ",".join([str(int(spec.maximum))] * spec.max_count))
+    assert panel.config().hidden == (spec.maximum,) * spec.max_count
+    type_text(qtbot, panel.hidden_field, ",".join(["8"] * spec.max_count) + ",9")
+    assert panel.hidden_field.text() == ",".join(["8"] * spec.max_count) + "9", "no comma past the last layer"
+
+
+def test_only_the_command_line_offers_the_init_and_the_validation_split(panel):
+    assert [field.name for field, spec in settings_of(TrainConfig) if not spec.label] == ["init", "validation"]
+    assert not {"init", "validation"} & set(panel.fields)
 
 
 def test_config_maps_every_field(qtbot, panel):
