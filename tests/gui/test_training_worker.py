@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 
 from core.data.dataset import load_dataset
 from core.engine.config import TrainConfig
-from gui.training_worker import Progress, TrainingWorker
+from core.engine.run_progress import Progress
+from gui.training_worker import TrainingWorker
 
 
 def reporting_worker(folder, epochs: int) -> tuple[TrainingWorker, list[Progress], list]:
@@ -28,7 +29,7 @@ def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
     worker.run()  # in this thread, as the QThread would
 
     (checkpoint,) = finished
-    losses = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+    losses = [float(loss) for report in reports if report.batches for loss in report.batches.new_losses]
     assert losses == checkpoint.history.batch_losses
     steps = [report.batches.first_step for report in reports if report.batches]
     assert steps == sorted(steps) and steps[0] == 0
@@ -45,13 +46,13 @@ def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
     try:
         while not reports:
             thread.join(0.01)
-        worker.pause()
-        trainer = worker._trainer
+        worker.control.pause()
+        trainer = worker.trainer
         assert trainer.wait_until_halted(10)
         thread.join(0.1)
-        sent = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+        sent = [float(loss) for report in reports if report.batches for loss in report.batches.new_losses]
         assert sent == trainer.history.batch_losses
         assert np.array_equal(snapshots[-1].parameters, trainer.model.flat)
     finally:
-        worker.stop()
+        worker.control.stop()
         thread.join(10)
