@@ -56,3 +56,31 @@ def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
     finally:
         worker.control.stop()
         thread.join(10)
+
+
+def test_a_stop_pressed_before_the_run_was_built_trains_nothing(tiny_dataset_dir):
+    """The worker's RunControl exists before the Trainer (the dataset may still be loading): a stop
+    pressed then holds, and the run ends without a report or a failure."""
+    worker, reports, snapshots = reporting_worker(tiny_dataset_dir, epochs=3)
+    ended, failed, done = [], [], []
+    worker.run_finished.connect(lambda end, checkpoint: ended.append(end))
+    worker.run_failed.connect(failed.append)
+    worker.done.connect(lambda: done.append(True))
+    worker.control.stop()
+    worker.run()
+    assert worker.trainer is None and not reports and not snapshots and not ended and not failed
+    assert done == [True]
+
+
+def test_a_pause_pressed_before_the_run_was_built_holds_at_its_first_batch(tiny_dataset_dir):
+    worker, reports, _ = reporting_worker(tiny_dataset_dir, epochs=3)
+    worker.control.pause()
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        assert worker.control.wait_until_halted(30)
+        assert worker.trainer is not None and worker.trainer.history.batch_losses == [] and not reports
+    finally:
+        worker.control.stop()
+        thread.join(10)
+    assert not thread.is_alive()
