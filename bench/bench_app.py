@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
 from core.engine.config import TrainConfig  # noqa: E402
-from core.engine.events import BatchEnd  # noqa: E402
+from core.engine.events import ChunkEnd  # noqa: E402
 from core.engine.trainer import Trainer  # noqa: E402
 
 TIMER_MS = 10
@@ -61,7 +61,7 @@ def headless_child(data_dir: str, epochs: int) -> int:
 
     threading.Thread(target=obey, daemon=True).start()
     for event in trainer.run():
-        if isinstance(event, BatchEnd):  # the history is at the chunk's end, as is its last event's time
+        if isinstance(event, ChunkEnd):  # the history is at the chunk's end, as is its time
             latest[:] = [len(trainer.history.batch_losses), event.elapsed]
     time.sleep(3600)  # the reader answers until the parent has what it needs and ends this process
     return 0
@@ -93,7 +93,7 @@ class HeadlessRun:
 
 class InAppRun:
     """A run started from the window, paused at once; its trainer's batches and training seconds
-    come from the BatchEnd events it yields to the window's worker."""
+    come from the ChunkEnd events it yields to the window's worker."""
 
     def __init__(self, app, config: TrainConfig, dataset, settings_path: Path, tab: str = "Curves") -> None:
         from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
@@ -111,7 +111,7 @@ class InAppRun:
         self.window.training_panel.apply_config(config)
         draw_a_digit(self.window)
         self._spin(0.3)  # laid out and painted once, as a window is before anyone clicks Start
-        self.window.start_training()
+        self.window.run_controller.start_training()
         tabs = self.window.tabs
         tabs.setCurrentIndex([tabs.tabText(index) for index in range(tabs.count())].index(tab))
         self.window.session.pause()
@@ -129,7 +129,7 @@ class InAppRun:
         def recorded_run(trainer: Trainer):
             recorder.trainer = trainer
             for event in run(trainer):
-                if isinstance(event, BatchEnd):  # as in headless_child
+                if isinstance(event, ChunkEnd):  # as in headless_child
                     recorder.latest = (len(trainer.history.batch_losses), event.elapsed)
                 yield event
 

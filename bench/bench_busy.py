@@ -78,11 +78,11 @@ def load_average() -> str:
 def child(kind: str, optimizer: str, data_dir: str) -> int:
     """Trains blocks of batches on demand: each stdin line "N" trains about N more batches and
     answers the seconds a batch took. engine: the Trainer, its own chunks of ~0.05 s, a block
-    ending with a chunk (the Trainer yields a chunk's BatchEnd events after training all of it),
+    ending with a chunk (the Trainer yields a ChunkEnd after training all of it),
     validation between epochs included, as in `main.py train`; reference: tests/reference.py."""
     from core.data.dataset import load_dataset
     from core.engine.config import TrainConfig
-    from core.engine.events import BatchEnd
+    from core.engine.events import ChunkEnd
 
     dataset = load_dataset(data_dir)
     config = TrainConfig.for_optimizer(optimizer, epochs=10_000)
@@ -90,15 +90,15 @@ def child(kind: str, optimizer: str, data_dir: str) -> int:
         from core.engine.trainer import Trainer
 
         trainer = Trainer(config, dataset)
-        events = (event for event in trainer.run() if isinstance(event, BatchEnd))
+        events = (event for event in trainer.run() if isinstance(event, ChunkEnd))
         next(events)  # compiled (or loaded from the cache) before the first block
         consumed = 1
         print("ready", flush=True)
         for line in sys.stdin:
             started, first = time.perf_counter(), consumed
-            while consumed < first + int(line) or consumed < len(trainer.history.batch_losses):
+            while consumed < first + int(line):
                 next(events)
-                consumed += 1
+                consumed = len(trainer.history.batch_losses)
             print((time.perf_counter() - started) / (consumed - first), flush=True)
         return 0
     from threadpoolctl import threadpool_limits

@@ -32,7 +32,7 @@ from core.compiled import kernels  # noqa: E402
 from core.data.dataset import load_dataset, resolve_data_dir  # noqa: E402
 from core.data.sparse_images import SparseImages  # noqa: E402
 from core.engine.config import TrainConfig  # noqa: E402
-from core.engine.events import BatchEnd  # noqa: E402
+from core.engine.events import ChunkEnd  # noqa: E402
 from core.engine.lcg import LCG, shuffle_in_place  # noqa: E402
 from core.engine.network import MLP  # noqa: E402
 from core.engine.trainer import Trainer  # noqa: E402
@@ -55,7 +55,7 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
     """
     trainer = Trainer(config.replace(epochs=1), dataset)
     trainer.max_chunk, trainer.chunk_seconds = BLOCK, 1e9  # after its first batch, one compiled call a block
-    events = (event for event in trainer.run() if isinstance(event, BatchEnd))
+    events = (event for event in trainer.run() if isinstance(event, ChunkEnd))
     next(events)
     network = ReferenceNetwork(MLP.initialized(config.layer_sizes, config.seed, config.init), config)
     order = np.arange(len(dataset.train_images))
@@ -66,8 +66,7 @@ def paired_block_seconds(config: TrainConfig, dataset) -> list[tuple[float, floa
     for first in range(1, trainer.batches_per_epoch - BLOCK + 1, BLOCK):
         time.sleep(SETTLE)
         started = time.perf_counter()
-        for _ in range(BLOCK):
-            next(events)
+        next(events)  # one chunk: BLOCK batches
         engine = time.perf_counter() - started
         time.sleep(SETTLE)
         with all_blas_threads():  # the paused Trainer keeps BLAS on one thread (core/engine/trainer.py)

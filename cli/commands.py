@@ -11,7 +11,7 @@ import numpy as np
 
 from cli.interchange import export_model, import_model
 from cli.parser import build_parser
-from cli.progress import ProgressLine, wait_for_kernels
+from cli.progress import ProgressLine, progress_text, wait_for_kernels
 from cli.runs_command import history_store, runs
 from cli.train_flags import config_from_flags
 from core.analysis.metrics import accuracy_from_confusion, confusion_matrix
@@ -19,8 +19,9 @@ from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.data.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.data.download import DownloadProgress, download_mnist
 from core.engine.config import TrainConfig
-from core.engine.events import BatchEnd, EpochEnd, RunEnd
+from core.engine.events import EpochEnd, RunEnd
 from core.engine.kernel_preparation import start_preparing
+from core.engine.run_progress import RunProgress
 from core.engine.run_state import Checkpoint
 from core.engine.trainer import Trainer
 from core.errors import EngineError, ImageFileError, ModelFileError
@@ -28,6 +29,8 @@ from core.files.curves_jsonl import epoch_line, test_line
 from core.files.model_file import load_checkpoint, save_checkpoint
 from core.runs.run_recorder import RunRecorder, save_interval_from_environment
 from core.wording import counted
+
+PROGRESS_LINES_PER_SECOND = 10
 
 
 def run_cli(argv: list[str]) -> int:
@@ -96,16 +99,9 @@ def train(args) -> int:
         if not args.json:
             print(f"with {counted(len(extra), 'drawing')} of {extra.folder} added to the training images")
     if args.resume:
-        checkpoint = load_checkpoint(args.resume)
-        try:
-            trainer = Trainer.from_checkpoint(checkpoint, dataset, epochs=args.epochs)
-        except ValueError as error:
-            raise ModelFileError(f"{args.resume}: cannot resume from it: {error}") from None
+        trainer = Trainer.from_checkpoint(load_checkpoint(args.resume), dataset, epochs=args.epochs, source=args.resume)
     else:
-        try:
-            trainer = Trainer(config_from_args(args), dataset)
-        except ValueError as error:
-            raise EngineError(str(error)) from None
+        trainer = Trainer(config_from_args(args), dataset)
     config = trainer.config
     if not args.json:
         hidden = ",".join(str(size) for size in config.hidden)
@@ -168,16 +164,17 @@ def _rescue(checkpoint: Checkpoint, status: str, recorder: RunRecorder | None, a
 
 
 def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine, recorder: RunRecorder | None = None) -> RunEnd:
+    """Train, printing the window's reports (core/engine/run_progress.py) as a progress line, and each epoch."""
     end = None
+    progress = RunProgress(per_second=PROGRESS_LINES_PER_SECOND)
     try:
         for event in trainer.run():
             if recorder is not None:
                 recorder.observe(trainer, event)
-            if isinstance(event, BatchEnd):
-                if not as_json:
-                    bar.update(event.batch, event.batches_per_epoch,
-                               f"epoch {event.epoch} loss {event.loss:.4f} {event.samples_per_second:,.0f} samples/s")
-            elif isinstance(event, EpochEnd):
+            report = progress.observe(event)
+            if report is not None and report.batches is not None and not as_json:
+                bar.update(report.batches.batch, report.batches.batches_per_epoch, progress_text(report.batches))
+            if isinstance(event, EpochEnd):
                 if as_json:
                     _print_json(**epoch_line(event.epoch, event.loss, event.val_acc, event.seconds, event.lr))
                 else:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
+
+from core.engine.run_progress import BatchProgress
 
 
 class ProgressLine:
@@ -50,3 +53,10 @@ def wait_for_kernels(preparation, quiet: bool = False) -> None:
         line.update(preparation.stages_done, len(STAGES), text, force=True)
     line.finish()
     print(f"compiled kernels ready ({preparation.seconds:.1f} s; later runs load them from the cache)", flush=True)
+
+
+def progress_text(progress: BatchProgress) -> str:
+    """What the progress line says during a run: its epoch, last loss, speed and time left."""
+    left = f", {progress.seconds_left:.0f} s left" if math.isfinite(progress.seconds_left) else ""
+    return (f"epoch {progress.epoch} loss {progress.new_losses[-1]:.4f} "
+            f"{progress.samples_per_second:,.0f} samples/s{left}")

@@ -19,6 +19,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from core.engine.run_state import History
+from core.runs.curve_data import RunCurveData
 from gui.run_curves import FINISHED_ALPHA, LIVE_PIECES, LOSS_FLOOR, CurvePiece, RunCurves, with_alpha
 from gui.theme import BASE
 
@@ -126,7 +127,7 @@ class CurvesView(QWidget):
         color = RUN_COLORS[self._runs_begun % len(RUN_COLORS)]
         self._runs_begun += 1
         per_piece = math.ceil(self._planned_epochs / LIVE_PIECES) if live and self._planned_epochs else None
-        run = RunCurves(label, color, batches_per_epoch, per_piece, live=live)
+        run = RunCurves(label, color, RunCurveData(batches_per_epoch), per_piece, live=live)
         run.accuracy = pg.PlotDataItem(pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
                                        symbolBrush=color, symbolPen=None)
         self.accuracy_plot.addItem(run.accuracy)
@@ -199,7 +200,7 @@ class CurvesView(QWidget):
     def add_batches(self, run_id: str, losses) -> None:
         run = self.runs[run_id]
         already = len(run.batch_losses)
-        run.add_batches(losses)
+        run.data.add_batches(losses)
         self._redraw(run, RunCurves.draw_batches, changed_from_epoch=already // max(run.batches_per_epoch, 1))
         self._keep_in_view(np.maximum(run.batch_losses[already:], LOSS_FLOOR))
 
@@ -210,8 +211,7 @@ class CurvesView(QWidget):
         """Several epochs' points at once, drawn once (short epochs end faster than the screen redraws)."""
         run = self.runs[run_id]
         already = len(run.epoch_losses)
-        run.epoch_losses.extend(losses)
-        run.val_accs.extend(val_accs)
+        run.data.add_epochs(losses, val_accs)
         self._redraw(run, RunCurves.draw_epochs, changed_from_epoch=already)
         self._draw_accuracy(run)
 
@@ -247,7 +247,7 @@ class CurvesView(QWidget):
     def finish_run(self, run_id: str, test_acc: float | None) -> None:
         """The run stays on the charts, fainter, in one piece; its label (legend_text) now carries its test accuracy."""
         run = self.runs[run_id]
-        run.live, run.test_acc = False, test_acc
+        run.live, run.data.test_acc = False, test_acc
         self._remove_pieces(run)
         run.epochs_per_piece = None
         self._add_piece(run)
@@ -256,8 +256,7 @@ class CurvesView(QWidget):
     def show_history(self, run_id: str, label: str, history: History, batches_per_epoch: int) -> RunCurves:
         """Draw a finished run from its saved history (a loaded model, a past run)."""
         run = self.begin_run(run_id, label, batches_per_epoch, live=False)
-        run.add_batches(history.batch_losses)
-        run.epoch_losses, run.val_accs = list(history.epoch_losses), list(history.val_accs)
+        run.data = RunCurveData.from_history(history, batches_per_epoch)
         self.finish_run(run_id, history.test_acc)
         self._keep_in_view(np.maximum(run.batch_losses, LOSS_FLOOR))
         self._draw_accuracy(run)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from core.data.download import Cancellation, Cancelled, DownloadProgress, download_mnist
 from core.errors import DownloadError
+from gui.worker_thread import WorkerThread
 
 PROGRESS_REPORTS_PER_SECOND = 20
 
@@ -72,11 +73,8 @@ class MnistDownload(QObject):
     def __init__(self, worker: DownloadWorker, parent: QWidget) -> None:
         super().__init__(parent)
         self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("download")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.worker_thread = WorkerThread(worker, "download", self)
+        self.thread = self.worker_thread.thread
         worker.progressed.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -90,7 +88,7 @@ class MnistDownload(QObject):
 
     def start(self) -> None:
         self.dialog.show()
-        self.thread.start()
+        self.worker_thread.start()
 
     @Slot()
     def cancel(self) -> None:
@@ -99,8 +97,7 @@ class MnistDownload(QObject):
     def shutdown(self, timeout_ms: int = 3000) -> bool:
         """Cancel and wait for the thread (closing the window); True when it has ended."""
         self.worker.cancel()
-        self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        return self.worker_thread.shutdown(timeout_ms)
 
     @Slot(object)
     def _on_progress(self, progress: DownloadProgress) -> None:

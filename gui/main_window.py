@@ -39,11 +39,9 @@ from core.data.dataset import (
     missing_files,
     resolve_data_dir,
 )
-from core.engine.config import TrainConfig
-from core.engine.events import EpochEnd, RunEnd
 from core.engine.network import MLP
 from core.engine.run_state import Checkpoint, History
-from core.errors import ConfigError, EngineError
+from core.errors import EngineError
 from core.files.curves_jsonl import export_curves_jsonl
 from core.files.model_file import load_checkpoint, save_checkpoint
 from core.runs.run_history import RunRecord, RunStore, export_curves_csv
@@ -61,18 +59,13 @@ from gui.interchange_actions import InterchangeActions
 from gui.kernel_status import KernelStatus
 from gui.map_view import MapView
 from gui.race_table import RaceTable
+from gui.run_controller import RunController, describe_run
 from gui.runs_list import RunsList
 from gui.training_panel import OPTIMIZER_LABELS, TrainingPanel
 from gui.training_session import TrainingSession
-from gui.training_worker import BatchProgress, Progress, WeightsSnapshot
 
-STOPPING = "stopping…"
 CSV_FILTER = "CSV files (*.csv)"
 JSONL_FILTER = "JSON Lines, as train --json prints (*.jsonl)"
-
-
-def describe_run(config: TrainConfig) -> str:
-    return f"{OPTIMIZER_LABELS[config.optimizer]} lr {config.lr:g}"
 
 
 def describe_checkpoint(checkpoint: Checkpoint, source: str) -> str:
@@ -117,8 +110,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self._build_layout()
         self._build_menus()
-        self.speed_label = QLabel()
-        self.statusBar().addPermanentWidget(self.speed_label)
+        self.run_controller = RunController(self)  # the training glue: Start to the charts
         self._wire()
         self.drawing.teach.set_count(len(self.teacher))
         if self.teacher.error:
@@ -196,27 +188,13 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         panel, session = self.training_panel, self.session
-        panel.start_requested.connect(self.start_training)
-        panel.race_requested.connect(self.start_race)
-        panel.pause_toggled.connect(self._on_pause_toggled)
-        panel.stop_requested.connect(self.stop_training)
+        self.run_controller.wire()
         panel.browse_requested.connect(self._on_browse)
         panel.download_requested.connect(self.download_mnist)
         panel.data_dir_field.editingFinished.connect(self._on_data_dir_edited)
         self.runs_list.visibility_changed.connect(self.curves.set_run_visible)
-        self.runs_list.remove_requested.connect(self._on_remove_run)
-        session.run_started.connect(self._on_run_started)
         session.dataset_loaded.connect(self._on_dataset_loaded)
-        session.progressed.connect(self._on_progressed)
-        session.lr_changed.connect(self._on_lr_changed)
-        self.training_panel.lr_change_requested.connect(self.session.set_lr)
-        session.weights_changed.connect(self._on_weights_changed)
-        session.run_finished.connect(self._on_run_finished)
-        session.run_failed.connect(self._on_run_failed)
-        session.run_saved.connect(self._on_run_saved)
         session.warning.connect(self._on_warning)
-        session.race_progressed.connect(self._on_race_progressed)
-        session.idle.connect(self._on_session_idle)
         self.errors.evaluate_requested.connect(self.evaluate_current_model)
         self.errors.robustness.robustness_requested.connect(self.evaluate_robustness)
         self.errors.image_chosen.connect(self._on_test_image_chosen)
@@ -390,146 +368,6 @@ class MainWindow(QMainWindow):
         self.training_panel.download_button.setEnabled(True)
         self.statusBar().showMessage("Download cancelled; the files fetched so far are kept.", 8000)
 
-    # -- training ---------------------------------------------------------------------------------
-    def _settings_or_complain(self) -> TrainConfig | None:
-        try:
-            config = self.training_panel.config()
-        except ConfigError as error:
-            self.show_error("Invalid settings", str(error))
-            return None
-        if not has_dataset_files(self.data_folder()):
-            self.show_error("No dataset", self._missing_dataset_message(self.data_folder()))
-            return None
-        return config
-
-    def start_training(self) -> None:
-        if self.is_training():
-            return
-        config = self._settings_or_complain()
-        if config is not None:
-            self.race_table.hide()
-            self.session.start(config, self.data_folder())
-
-    def start_race(self) -> None:
-        """Compare optimizers: SGD, Momentum and Adam, one after another, on the same terms."""
-        if self.is_training():
-            return
-        config = self._settings_or_complain()
-        if config is not None:
-            self.race_table.show()
-            self.tabs.setCurrentIndex(0)
-            self.session.start_race(config, self.data_folder())
-
-    def _on_pause_toggled(self, paused: bool) -> None:
-        if paused:
-            self.session.pause()
-            self.statusBar().showMessage("Paused", 3000)
-        else:
-            self.session.resume()
-
-    def stop_training(self) -> None:
-        if self.is_training():
-            self.session.stop()
-            self.training_panel.show_message(STOPPING)
-
-    @Slot(str, object)
-    def _on_run_started(self, run_id: str, config: TrainConfig) -> None:
-        self._live_label = describe_run(config)
-        self.curves.show_epochs(config.epochs)
-        self.training_panel.set_running(True)
-        waiting = "loading the dataset…" if self.dataset is None else "starting…"
-        if not self.kernel_status.show_until_ready(then=waiting):  # a first run compiles the kernels
-            self.training_panel.show_message(waiting)
-        self.save_action.setEnabled(False)
-        if self.session.is_racing():
-            self.race_table.show_results(self.session.race_results, running=config.optimizer)
-
-    def _ensure_live_run(self, run_id: str, batches_per_epoch: int) -> None:
-        if run_id not in self.curves.runs:
-            run = self.curves.begin_run(run_id, self._live_label, batches_per_epoch, live=True)
-            self.runs_list.add_run(run_id, self._live_label, run.color)
-
-    @Slot(str, object)
-    def _on_progressed(self, run_id: str, progress: Progress) -> None:
-        if progress.batches is not None:
-            self._show_batches(run_id, progress.batches)
-        if progress.epochs:
-            self._show_epochs(run_id, progress.epochs)
-
-    def _show_batches(self, run_id: str, progress: BatchProgress) -> None:
-        self._ensure_live_run(run_id, progress.batches_per_epoch)
-        self.curves.add_batches(run_id, progress.new_losses)
-        if progress.batch:
-            self.training_panel.show_progress(progress.epoch, progress.epochs, progress.batch,
-                                              progress.batches_per_epoch, progress.seconds_left)
-            self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
-
-    def _show_epochs(self, run_id: str, events: tuple[EpochEnd, ...]) -> None:
-        self._ensure_live_run(run_id, 1)
-        self.curves.add_epochs(run_id, [event.loss for event in events], [event.val_acc for event in events])
-        last = events[-1]
-        self.statusBar().showMessage(f"Epoch {last.epoch}/{last.epochs}: loss {last.loss:.4f}, "
-                                     f"validation accuracy {last.val_acc:.2%} ({last.seconds:.1f} s)", 10000)
-
-    @Slot(str, object)
-    def _on_lr_changed(self, run_id: str, event) -> None:
-        self._ensure_live_run(run_id, event.batches_per_epoch)  # it may come before the run's first batch
-        self.curves.mark_lr_change(run_id, event.epoch - 1 + event.batch / event.batches_per_epoch, event.lr)
-        self.statusBar().showMessage(f"Learning rate {event.lr:g} from epoch {event.epoch}, batch {event.batch + 1}",
-                                     10000)
-
-    @Slot(object)
-    def _on_weights_changed(self, snapshot: WeightsSnapshot) -> None:
-        model = MLP(snapshot.layer_sizes, snapshot.parameters)
-        self._show_model(model, snapshot.class_names, f"Model: the run in progress ({self._live_label})")
-
-    @Slot(str, object, object)
-    def _on_run_finished(self, run_id: str, end: RunEnd, checkpoint: Checkpoint) -> None:
-        if run_id in self.curves.runs:
-            self.curves.finish_run(run_id, end.test_acc)
-            self.runs_list.set_text(run_id, self.curves.runs[run_id].legend_text())
-        self._set_current(checkpoint, f"this session's run ({end.status})")
-        if end.status == "diverged":
-            self.show_error("Training diverged", end.message)
-            self.training_panel.show_message("diverged", "lower the learning rate")
-        elif end.status == "stopped":
-            self.training_panel.show_message(f"stopped after {counted(end.epochs_done, 'epoch')}",
-                                             f"test accuracy {end.test_acc:.2%}")
-        else:
-            self.training_panel.show_message(f"done: test accuracy {end.test_acc:.2%}",
-                                             f"{counted(end.epochs_done, 'epoch')} in {end.elapsed:.1f} s")
-            self.training_panel.progress.setValue(1000)
-
-    @Slot(str)
-    def _on_run_failed(self, message: str) -> None:
-        self.training_panel.show_message("could not start")
-        self.show_error("Training could not start", message)
-
-    @Slot(object)
-    def _on_run_saved(self, record: RunRecord) -> None:
-        self.history.show_record(record)
-
-    @Slot(object)
-    def _on_race_progressed(self, results) -> None:
-        self.race_table.show_results(results)
-
-    @Slot()
-    def _on_session_idle(self) -> None:
-        self.curves.autorange_epochs()
-        if self.training_panel.progress.format() == STOPPING:  # stopped before the first batch: no run ended
-            self.training_panel.show_message("stopped before training began")
-        self.training_panel.set_running(False)
-        self.save_action.setEnabled(self.current is not None)
-        self.speed_label.clear()
-        self.history.refresh()
-
-    def _on_remove_run(self, run_id: str) -> None:
-        if run_id == self.session.run_id and self.is_training():
-            self.statusBar().showMessage("The run in progress cannot be removed; stop it first.", 5000)
-            return
-        self.curves.remove_run(run_id)
-        self.runs_list.remove_run(run_id)
-
     # -- the current model ------------------------------------------------------------------------
     def _show_model(self, model: MLP, class_names: tuple[str, ...], description: str) -> None:
         """Every view that shows the current model follows it here."""
@@ -547,15 +385,6 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(not self.is_training())
         self.setWindowTitle(f"MNIST MLP — {source}")
 
-    def _add_history_to_charts(self, run_id: str, label: str, history: History, visible: bool = True) -> None:
-        if not history.epoch_losses:
-            return
-        batches = max(1, len(history.batch_losses) // len(history.epoch_losses))
-        run = self.curves.show_history(run_id, label, history, batches)
-        self.curves.set_run_visible(run_id, visible)
-        self.runs_list.remove_run(run_id)
-        self.runs_list.add_run(run_id, run.legend_text(), run.color, checked=visible)
-
     def load_model(self, path: str | Path, source: str | None = None, show_errors: bool = True,
                    show_curves: bool = True) -> bool:
         """Make the model in `path` current; on failure say why and keep the current one."""
@@ -572,8 +401,9 @@ class MainWindow(QMainWindow):
         self._loaded_runs += 1
         # show_curves=False (the bundled model at start): its curves wait, unticked, in the runs
         # list, so a first look shows the user's own run and chart updates during training stay cheap
-        self._add_history_to_charts(f"file-{self._loaded_runs}", f"{name}: {describe_run(checkpoint.config)}",
-                                    checkpoint.history, visible=show_curves)
+        self.run_controller.add_history_to_charts(f"file-{self._loaded_runs}",
+                                                  f"{name}: {describe_run(checkpoint.config)}",
+                                                  checkpoint.history, visible=show_curves)
         return True
 
     def _on_load_triggered(self) -> None:
@@ -792,7 +622,7 @@ class MainWindow(QMainWindow):
         history = self._stored_history(run_id)
         if history is not None and record is not None:
             label = f"{record.started[5:16].replace('T', ' ')} {OPTIMIZER_LABELS[record.optimizer]} lr {record.lr:g}"
-            self._add_history_to_charts(run_id, label, history)
+            self.run_controller.add_history_to_charts(run_id, label, history)
             self.tabs.setCurrentIndex(0)
 
     def load_stored_run(self, run_id: str) -> None:
@@ -846,7 +676,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot delete the run", str(error))
             return
         if run_id in self.curves.runs:
-            self._on_remove_run(run_id)
+            self.run_controller.remove_run(run_id)
         self.history.refresh(frozenset({self.session.run_id}) if self.is_training() else frozenset())
 
     # -- closing ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""One run on the training charts: its losses and accuracies, and the chart items that draw them.
+"""One run on the training charts: the chart items that draw its curves (core/runs/curve_data.py holds them).
 
 The loss chart draws a run as pieces, each a stretch of epochs with its own items (raw batch
 losses, their smoothed curve, the epoch points). While a run trains only its last piece changes,
@@ -15,8 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-SMOOTHING = 0.98  # exponential moving average of the batch loss, bias-corrected as TensorBoard does
-SMOOTHING_BLOCK = 512  # SMOOTHING ** -512 is about 3e4: the sums keep float64's precision
+from core.runs.curve_data import RunCurveData
+
 FINISHED_ALPHA = 150
 RAW_ALPHA = 40
 LOSS_FLOOR = 1e-6  # the log-scale chart gets no zero
@@ -28,56 +28,6 @@ DOWNSAMPLE_FACTOR = 1.0
 # At most this many pieces for a run that trains, a few epochs each: pieces of one epoch (25 for
 # the default run) cost more to create and to lay out than they saved in repainting.
 LIVE_PIECES = 8
-
-
-def smoothed(losses: np.ndarray, start_average: float = 0.0, start_weight: float = 0.0) -> tuple:
-    """Bias-corrected EMA of `losses`, continuing from (average, weight); returns (curve, average, weight).
-
-    Each finite loss x updates average <- s average + (1 - s) x and weight <- s weight + (1 - s)
-    (s = SMOOTHING); the curve is average / weight (the loss itself before any update). Computed
-    with cumulative sums, blocks of SMOOTHING_BLOCK at a time: after k updates average =
-    s^k (average_0 + (1 - s) sum over j <= k of s^-j x_j). (A Python loop over the losses was a
-    third of the GUI thread's time for each update of the charts.)
-    """
-    losses = np.asarray(losses, dtype=float)
-    out = np.empty(len(losses))
-    average, weight = start_average, start_weight
-    for start in range(0, len(losses), SMOOTHING_BLOCK):
-        block = losses[start:start + SMOOTHING_BLOCK]
-        finite = np.isfinite(block)
-        updates = np.cumsum(finite)  # how many finite losses so far in the block, each one included
-        growth = np.where(finite, SMOOTHING ** -updates.astype(float), 0.0)
-        decay = SMOOTHING ** updates.astype(float)
-        averages = decay * (average + (1 - SMOOTHING) * np.cumsum(growth * np.where(finite, block, 0.0)))
-        weights = decay * (weight + (1 - SMOOTHING) * np.cumsum(growth))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[start:start + len(block)] = np.where(weights > 0, averages / weights, block)
-        average, weight = float(averages[-1]), float(weights[-1])
-    return out, average, weight
-
-
-class GrowingArray:
-    """A float array appended to in place, its storage doubled when full: a run's 23,000 batch
-    losses turned from a list into an array at each of 5 updates a second took the GUI thread
-    longer than drawing them."""
-
-    def __init__(self) -> None:
-        self._storage = np.empty(1024)
-        self._count = 0
-
-    def extend(self, values: np.ndarray) -> None:
-        needed = self._count + len(values)
-        if needed > len(self._storage):
-            grown = np.empty(max(needed, 2 * len(self._storage)))
-            grown[:self._count] = self._storage[:self._count]
-            self._storage = grown
-        self._storage[self._count:needed] = values
-        self._count = needed
-
-    @property
-    def values(self) -> np.ndarray:
-        """The values so far (a view: later extends do not change it)."""
-        return self._storage[:self._count]
 
 
 @dataclass
@@ -96,38 +46,42 @@ class CurvePiece:
 
 @dataclass
 class RunCurves:
-    """One run's data and the chart items that draw it."""
+    """The chart items that draw one run's curves (`data`), and how they look."""
 
     label: str
     color: str
-    batches_per_epoch: int
+    data: RunCurveData
     epochs_per_piece: int | None = None  # None: the whole run in one piece
-    epoch_losses: list[float] = field(default_factory=list)
-    val_accs: list[float] = field(default_factory=list)
-    test_acc: float | None = None
     live: bool = True
     visible: bool = True
     pieces: list[CurvePiece] = field(default_factory=list)
     accuracy: pg.PlotDataItem | None = None
     lr_marks: list[pg.InfiniteLine] = field(default_factory=list)  # where the learning rate was changed
-    _raw: GrowingArray = field(default_factory=GrowingArray)
-    _smooth: GrowingArray = field(default_factory=GrowingArray)
-    _average: float = 0.0
-    _weight: float = 0.0
+
+    # what is drawn, read from the data (which has one owner: this run's RunCurveData)
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.data.batches_per_epoch
 
     @property
     def batch_losses(self) -> np.ndarray:
-        return self._raw.values
+        return self.data.batch_losses
 
     @property
     def smooth(self) -> np.ndarray:
-        return self._smooth.values
+        return self.data.smooth
 
-    def add_batches(self, losses) -> None:
-        losses = np.asarray(losses, dtype=float)
-        curve, self._average, self._weight = smoothed(losses, self._average, self._weight)
-        self._raw.extend(losses)
-        self._smooth.extend(curve)
+    @property
+    def epoch_losses(self) -> list[float]:
+        return self.data.epoch_losses
+
+    @property
+    def val_accs(self) -> list[float]:
+        return self.data.val_accs
+
+    @property
+    def test_acc(self) -> float | None:
+        return self.data.test_acc
 
     def legend_text(self) -> str:
         if self.test_acc is None:

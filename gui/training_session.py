@@ -1,9 +1,10 @@
-"""The training runs of a window's session: one at a time, each in its own QThread.
+"""The training runs of a window's session, one at a time, each in its own QThread: it only sequences them.
 
-The session owns the thread's lifecycle (start, pause, resume, stop, shut down on close), the
-loaded dataset (kept for the next run, so only the first run waits for it), the run store that
-keeps finished runs, and the optimizer race, a queue of runs started one after another. Views
-never touch the worker: they listen to the session's signals, which carry the run's id.
+The session starts a run (a single one, or the optimizer race: a queue of runs started one after
+another), hands the user's pause, stop and learning rate to the running run's RunControl, shuts
+the thread down on close, and keeps the loaded dataset for the next run (so only the first waits
+for it). Views never touch the worker: they listen to the session's signals, which carry the
+run's id (gui/run_controller.py turns them into what the window shows).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from core.data.dataset import Dataset
 from core.engine.config import TrainConfig
 from core.engine.events import RunEnd
 from core.engine.race import RaceResult, race_configs
+from core.engine.run_progress import Progress
 from core.engine.run_state import Checkpoint
 from core.runs.run_history import RunStore, new_run_id
-from gui.training_worker import Progress, TrainingThread, TrainingWorker
+from gui.training_worker import TrainingWorker
+from gui.worker_thread import WorkerThread
 
 
 class TrainingSession(QObject):
-    run_started = Signal(str, object)  # run id, TrainConfig
+    run_started = Signal(str, object)  # run id, TrainConfig: the run is launched (its dataset may still load)
+    run_began = Signal(str, object)  # run id, RunStart: it trains from now on
     dataset_loaded = Signal(object)  # Dataset
     progressed = Signal(str, object)  # run id, Progress
     weights_changed = Signal(object)  # WeightsSnapshot
@@ -38,12 +42,11 @@ class TrainingSession(QObject):
         super().__init__(parent)
         self.store = store
         self.dataset: Dataset | None = None
-        self.thread: TrainingThread | None = None
+        self.thread: WorkerThread | None = None
         self.run_id = ""
         self.race_results: list[RaceResult] = []
         self._race_queue: list[TrainConfig] = []
         self._racing = False
-        self._stop_requested = False
         self._folder = Path(".")
 
     # -- starting ---------------------------------------------------------------------------------
@@ -56,7 +59,7 @@ class TrainingSession(QObject):
     def start(self, config: TrainConfig, folder: str | Path) -> None:
         if self.is_running():
             raise RuntimeError("a run is going on")
-        self._racing, self._race_queue, self._stop_requested = False, [], False
+        self._racing, self._race_queue = False, []
         self._launch(config, Path(folder))
 
     def start_race(self, base: TrainConfig, folder: str | Path) -> None:
@@ -64,7 +67,7 @@ class TrainingSession(QObject):
         if self.is_running():
             raise RuntimeError("a run is going on")
         configs = race_configs(base)
-        self._racing, self._race_queue, self._stop_requested = True, configs[1:], False
+        self._racing, self._race_queue = True, configs[1:]
         self.race_results = []
         self.race_progressed.emit([])
         self._launch(configs[0], Path(folder))
@@ -75,6 +78,7 @@ class TrainingSession(QObject):
         self.run_id = new_run_id(config.optimizer)
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
+        worker.began.connect(self._on_began)
         worker.progressed.connect(self._on_progressed)
         worker.lr_changed.connect(self._on_lr_changed)
         worker.weights_changed.connect(self._on_weights_changed)
@@ -82,7 +86,7 @@ class TrainingSession(QObject):
         worker.run_failed.connect(self._on_run_failed)
         worker.run_saved.connect(self._on_run_saved)
         worker.save_failed.connect(self._on_save_failed)
-        self.thread = TrainingThread(worker, self)
+        self.thread = WorkerThread(worker, "training", self)
         self.thread.thread.finished.connect(self._on_thread_finished)
         self.run_started.emit(self.run_id, config)
         self.thread.start()
@@ -90,22 +94,26 @@ class TrainingSession(QObject):
     # -- control ----------------------------------------------------------------------------------
     def pause(self) -> None:
         if self.thread is not None:
-            self.thread.worker.pause()
+            self.thread.worker.control.pause()
 
     def resume(self) -> None:
         if self.thread is not None:
-            self.thread.worker.resume()
+            self.thread.worker.control.resume()
 
     def stop(self) -> None:
         """Stop the run (and the rest of a race); its model so far is kept."""
-        self._stop_requested = True
         self._race_queue = []
         if self.thread is not None:
-            self.thread.worker.stop()
+            self.thread.worker.control.stop()
+
+    def set_lr(self, lr: float) -> None:
+        """Change the running run's learning rate (from its next chunk of batches)."""
+        if self.thread is not None:
+            self.thread.worker.control.set_lr(lr)
 
     def shutdown(self) -> None:
         """Stop and wait for the thread: nothing may outlive the window."""
-        self._race_queue = []
+        self.stop()
         if self.thread is not None:
             self.thread.shutdown()
 
@@ -116,17 +124,16 @@ class TrainingSession(QObject):
         self.dataset_loaded.emit(dataset)
 
     @Slot(object)
+    def _on_began(self, start) -> None:
+        self.run_began.emit(self.run_id, start)
+
+    @Slot(object)
     def _on_progressed(self, progress: Progress) -> None:
         self.progressed.emit(self.run_id, progress)
 
     @Slot(object)
     def _on_lr_changed(self, event) -> None:
         self.lr_changed.emit(self.run_id, event)
-
-    def set_lr(self, lr: float) -> None:
-        """Change the running run's learning rate (from its next chunk of batches)."""
-        if self.thread is not None:
-            self.thread.worker.set_lr(lr)
 
     @Slot(object)
     def _on_weights_changed(self, snapshot) -> None:
@@ -161,7 +168,7 @@ class TrainingSession(QObject):
             self.thread.thread.wait()  # returns at once: finished is emitted as the thread ends
             self.thread.deleteLater()
             self.thread = None
-        if self._race_queue and not self._stop_requested:
+        if self._race_queue:
             self._launch(self._race_queue.pop(0), self._folder)
             return
         self._racing = False

@@ -29,14 +29,16 @@ class SparseImages:
     pixels: int
 
     @classmethod
-    def from_images(cls, images: np.ndarray) -> SparseImages:
-        """From (N, pixels) uint8 images (scaled by 1/255, as np.divide does) or float32 ones."""
+    def from_images(cls, images: np.ndarray, compiled: bool | None = None) -> SparseImages:
+        """From (N, pixels) uint8 images (scaled by 1/255, as np.divide does) or float32 ones;
+        built by the compiled kernels when numba is there (`compiled` None) or asked for."""
         images = np.ascontiguousarray(images)
         pixels = images.shape[1]
         column_type = np.uint16 if pixels <= 2**16 else np.int32
         divisor = np.float32(255 if images.dtype == np.uint8 else 1)
         starts = np.zeros(len(images) + 1, dtype=np.int64)
-        if not kernels.AVAILABLE:  # the same arrays, with more temporary memory
+        if not (kernels.AVAILABLE if compiled is None else compiled and kernels.AVAILABLE):
+            # the same arrays, with more temporary memory
             image_index, columns = np.nonzero(images)
             np.cumsum(np.bincount(image_index, minlength=len(images)), out=starts[1:])
             values = np.divide(images[image_index, columns], divisor, dtype=np.float32)

@@ -1,18 +1,39 @@
-"""What a training run reports, as plain frozen data that can cross threads."""
+"""What a training run reports, as plain frozen data that can cross threads.
+
+A run yields RunStart first, then a ChunkEnd for each call of the compiled step (a chunk of
+batches, about CHUNK_SECONDS of training), EpochEnd at each epoch's end, and RunEnd last;
+LearningRateChanged and Paused when the user steers it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
-class BatchEnd:
-    epoch: int  # 1-based
-    batch: int  # 1-based within the epoch
+class RunStart:
+    """The run is about to train: what every later event is counted against."""
+
+    epochs: int  # the run's planned epochs, those done before a resume included
     batches_per_epoch: int
-    loss: float
-    elapsed: float  # seconds of training, pauses excluded
-    samples_per_second: float
+    batches_done: int  # batches trained before this run (resumed from a checkpoint), else 0
+
+    @property
+    def total_batches(self) -> int:
+        return self.epochs * self.batches_per_epoch
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkEnd:
+    """A chunk of batches was trained: the model, history and position have moved on by all of it."""
+
+    epoch: int  # 1-based
+    batch: int  # batches done in the epoch after this chunk
+    losses: np.ndarray  # (count,) float64: the chunk's batch losses, in order
+    elapsed: float  # seconds of training in this run, pauses excluded
+    samples_per_second: float  # over the epoch so far
 
 
 @dataclass(frozen=True)
@@ -37,11 +58,10 @@ class RunEnd:
 
 @dataclass(frozen=True)
 class LearningRateChanged:
-    """The learning rate was changed during the run (Trainer.set_lr), from this batch on."""
+    """The learning rate was changed during the run (RunControl.set_lr), from this batch on."""
 
     epoch: int  # 1-based
     batch: int  # batches done in the epoch before the change
-    batches_per_epoch: int
     lr: float
 
 
@@ -54,4 +74,4 @@ class Paused:
     batch: int  # batches done in the epoch
 
 
-TrainingEvent = BatchEnd | EpochEnd | LearningRateChanged | Paused | RunEnd
+TrainingEvent = RunStart | ChunkEnd | EpochEnd | LearningRateChanged | Paused | RunEnd

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.data.sparse_images import SparseImages
-from core.engine.network import MLP, ParameterBuffer, TrainingStep
+from core.engine.backend import Backend
+from core.engine.network import MLP, ParameterBuffer
 from core.engine.optim import Adam
 
 STEPS = 300
@@ -49,11 +49,12 @@ def fine_tune(model: MLP, train_images: np.ndarray, train_labels: np.ndarray, pe
     images = np.concatenate([train_images[mnist_rows], personal_images[personal_rows]], axis=1).reshape(-1, 784)
     labels = np.concatenate([train_labels[mnist_rows], personal_labels[personal_rows]], axis=1).ravel()
     rows = np.arange(len(labels))
-    step = TrainingStep(tuned.layer_sizes, BATCH_SIZE)
+    backend = Backend.choose(layer_sizes=tuned.layer_sizes)  # the step and the optimizer on one path
+    step = backend.step(tuned.layer_sizes, BATCH_SIZE)
     grads = ParameterBuffer(tuned.layer_sizes)
-    optimizer = Adam(tuned.flat.size, 0.9, 0.999, 1e-7)
+    optimizer = Adam(tuned.flat.size, 0.9, 0.999, 1e-7, fused=backend.compiled)
     with step.single_threaded_blas:
-        losses = step.train_batches(tuned, SparseImages.from_images(images), rows, labels, grads, optimizer,
+        losses = step.train_batches(tuned, backend.training_images(images), rows, labels, grads, optimizer,
                                     LEARNING_RATE)
     before = float(np.mean(model.predict(personal_images) == personal_labels))
     after = float(np.mean(tuned.predict(personal_images) == personal_labels))

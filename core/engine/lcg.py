@@ -54,15 +54,18 @@ class LCG:
         return (states - (2**30 - 1)) / float(2**30)
 
 
-def shuffle_in_place(indices: np.ndarray, generator: LCG) -> None:
-    """The seed's Fisher-Yates: for i from n-1 down to 1, j = next() mod (i + 1), swap i and j."""
+def shuffle_in_place(indices: np.ndarray, generator: LCG, compiled: bool | None = None) -> None:
+    """The seed's Fisher-Yates: for i from n-1 down to 1, j = next() mod (i + 1), swap i and j.
+
+    `compiled` None swaps with the compiled kernel when numba is there (core/engine/backend.py decides for a run)."""
     count = len(indices)
     if count < 2:
         return
     draws = generator.states(count - 1)
     bounds = np.arange(count, 1, -1, dtype=np.uint64)  # i + 1 for i = n-1 .. 1
     partners = (draws % bounds).astype(np.int64)
-    if kernels.AVAILABLE:  # compiled: the Python loop held the GIL (and the GUI) for tens of ms an epoch
+    # compiled: the Python loop held the GIL (and the GUI) for tens of ms an epoch
+    if kernels.AVAILABLE if compiled is None else compiled and kernels.AVAILABLE:
         kernels.swap_in_order(indices, partners)
         return
     values = indices.tolist()

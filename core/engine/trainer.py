@@ -1,15 +1,15 @@
 """The training object shared by the command line and the window.
 
 `Trainer.run()` is a generator: headless code iterates it, the GUI's worker iterates it in a
-QThread and emits each event as a signal. `pause()`, `resume()` and `stop()` may be called from
-any thread; they take effect between chunks of batches (CHUNK_SECONDS).
+QThread (core/engine/run_progress.py turns its events into the window's reports). The caller owns
+the run's RunControl (core/engine/run_control.py): pause, resume, stop and a new learning rate
+may come from any thread and take effect between chunks of batches (CHUNK_SECONDS). The path
+that trains (compiled or NumPy) is the run's Backend, chosen once here (core/engine/backend.py).
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,14 +18,15 @@ import numpy as np
 
 from core.data.augment import EpochImages
 from core.data.sparse_images import SparseImages
+from core.engine.backend import Backend
 from core.engine.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
-from core.engine.events import BatchEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, TrainingEvent
-from core.engine.lcg import LCG, shuffle_in_place
+from core.engine.events import ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart, TrainingEvent
+from core.engine.lcg import LCG
 from core.engine.network import MLP, ParameterBuffer, TrainingStep
-from core.engine.optim import Optimizer, make_optimizer
+from core.engine.optim import Optimizer
 from core.engine.run_control import RunControl
 from core.engine.run_state import Checkpoint, History, Position
-from core.errors import ConfigError
+from core.errors import ConfigError, ModelFileError
 from core.wording import counted
 
 UNTRAINED = -1.0  # a loss is >= 0 or not a number: marks a chunk's batches not trained
@@ -70,46 +71,65 @@ def accuracy(model: MLP, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 class Trainer:
-    """Trains `model` (or a fresh one from `config`) on `dataset` (anything with the four arrays)."""
+    """Trains `model` (or a fresh one from `config`) on `dataset` (anything with the four arrays).
+
+    `control` is the caller's handle on the run (a fresh one when not given); `backend` the path
+    that trains it: "compiled", "numpy", a Backend, or None for the default (Backend.choose).
+    A setting that does not fit the dataset raises ConfigError.
+    """
 
     def __init__(self, config: TrainConfig, dataset, model: MLP | None = None,
                  optimizer: Optimizer | None = None, history: History | None = None,
-                 position: Position | None = None) -> None:
+                 position: Position | None = None, control: RunControl | None = None,
+                 backend: Backend | str | None = None) -> None:
         self.config = config
+        self.backend = Backend.choose(backend, config.layer_sizes)
         self.dataset_name = getattr(dataset, "name", "MNIST")
         self.class_names = tuple(getattr(dataset, "class_names", tuple(str(d) for d in range(10))))
         self.splits = Splits.from_dataset(dataset, config.validation)
         if len(self.splits.train_images) < config.batch_size:
-            raise ValueError(f"batch size {config.batch_size} is larger than the "
-                             f"{len(self.splits.train_images)} training images")
+            raise ConfigError(f"batch size {config.batch_size} is larger than the "
+                              f"{len(self.splits.train_images)} training images")
         self.model = model if model is not None else MLP.initialized(config.layer_sizes, config.seed, config.init)
-        self.optimizer = optimizer if optimizer is not None else make_optimizer(config, self.model.flat.size)
+        self.optimizer = optimizer if optimizer is not None else self.backend.optimizer(config, self.model.flat.size)
+        if self.optimizer.fused != self.backend.compiled:  # the step would quietly take the slow path
+            raise ValueError(f"the optimizer was built for another path than the {self.backend.name} backend")
         self.history = history if history is not None else History()
         self.position = position if position is not None else Position(lr=config.lr, shuffle_state=config.seed)
         self.position.check_fits(len(self.splits.train_images), config.batch_size)  # before any index is used
         self.chunk_seconds = CHUNK_SECONDS  # about how long one call of the compiled step lasts
         self.max_chunk = MAX_CHUNK  # and at most this many batches
-        self._control = RunControl()
-        self._new_lr: float | None = None  # set from any thread (set_lr), taken by the loop between chunks
-        self._new_lr_lock = threading.Lock()
+        self.control = control if control is not None else RunControl()
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None) -> Trainer:
-        """Continue a saved run where it stopped; `epochs` raises the total number of epochs."""
+    def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None,
+                        control: RunControl | None = None, backend: Backend | str | None = None,
+                        source: str = "the saved run") -> Trainer:
+        """Continue a saved run where it stopped; `epochs` raises the total number of epochs.
+
+        A checkpoint that cannot go on here (its optimizer state or its position does not fit)
+        raises ModelFileError naming `source` (the file it came from)."""
         config = checkpoint.config if epochs is None else checkpoint.config.replace(epochs=epochs)
+        chosen = Backend.choose(backend, config.layer_sizes)
         model = checkpoint.model.copy()
-        optimizer = make_optimizer(config, model.flat.size)
+        optimizer = chosen.optimizer(config, model.flat.size)
         try:
             optimizer.load_state(checkpoint.optimizer_state)
         except (ValueError, AttributeError) as error:
-            raise ValueError(f"the saved optimizer state does not fit: {error}") from None
+            raise ModelFileError(f"{source}: cannot resume from it: the saved optimizer state does not fit: "
+                                 f"{error}") from None
         position = copy.deepcopy(checkpoint.position)
         train_count = len(Splits.from_dataset(dataset, config.validation).train_images)
         if position.order is not None and len(position.order) != train_count:
             position.order, position.next_batch = None, 0  # another dataset: start a fresh epoch
             position.shuffled_epoch = 0
-        return cls(config, dataset, model, optimizer, copy.deepcopy(checkpoint.history), position)
+        try:
+            return cls(config, dataset, model, optimizer, copy.deepcopy(checkpoint.history), position, control, chosen)
+        except ConfigError:
+            raise
+        except ValueError as error:  # the position does not fit this dataset's epoch
+            raise ModelFileError(f"{source}: cannot resume from it: {error}") from None
 
     def checkpoint(self) -> Checkpoint:
         """A self-contained copy of the run, safe to save while training continues.
@@ -120,30 +140,26 @@ class Trainer:
         return Checkpoint(self.model.copy(), self.config, self.dataset_name, self.class_names,
                           copy.deepcopy(self.history), state, copy.deepcopy(self.position))
 
-    # -- control, from any thread (core/engine/run_control.py) -----------------------------------------
+    # -- control, from any thread: shorthands for the run's RunControl ------------------------------------
     def pause(self) -> None:
-        self._control.pause()
+        self.control.pause()
 
     def resume(self) -> None:
-        self._control.resume()
+        self.control.resume()
 
     def stop(self) -> None:
-        self._control.stop()
+        self.control.stop()
 
     def set_lr(self, lr: float) -> None:
-        """Train with learning rate `lr` from the next chunk of batches on (the decay then goes on from it)."""
-        if not (math.isfinite(lr) and lr > 0):
-            raise ConfigError("learning rate must be a positive number")
-        with self._new_lr_lock:
-            self._new_lr = float(lr)
+        self.control.set_lr(lr)
 
     @property
     def paused(self) -> bool:
-        return self._control.paused
+        return self.control.paused
 
     def wait_until_halted(self, timeout: float | None = None) -> bool:
         """Wait until the run trains no more batches: paused between chunks, or ended. False on timeout."""
-        return self._control.wait_until_halted(timeout)
+        return self.control.wait_until_halted(timeout)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -153,19 +169,20 @@ class Trainer:
     def run(self) -> Iterator[TrainingEvent]:
         """Train until the configured epochs are done, the run is stopped, or the loss diverges."""
         config = self.config
-        step = TrainingStep(config.layer_sizes, config.batch_size)
+        step = self.backend.step(config.layer_sizes, config.batch_size)
         grads = ParameterBuffer(config.layer_sizes)
         if config.augment:
-            self._epoch_images = EpochImages(self.splits.train_images, config.seed, sparse=step.fused)
-        images = None if config.augment else self._training_images(step)
+            self._epoch_images = EpochImages(self.splits.train_images, config.seed, sparse=self.backend.compiled)
+        images = None if config.augment else self.backend.training_images(self.splits.train_images)
         shuffler = LCG(self.position.shuffle_state)
         try:
+            yield RunStart(config.epochs, self.batches_per_epoch, len(self.history.batch_losses))
             with step.single_threaded_blas:  # once for the whole loop, not at every step
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
             if self._epoch_images is not None:
                 self._epoch_images.close()
-            self._control.end()
+            self.control.end()
 
     def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages | None,
                 shuffler: LCG) -> Iterator[TrainingEvent]:
@@ -173,8 +190,8 @@ class Trainer:
 
         The batches go to the step in chunks (`step.train_batches`), the first of one batch, the
         next sized from the last to take about `chunk_seconds`: the model, the history and the
-        position move on by a whole chunk, then a BatchEnd comes for each of its batches, its
-        time interpolated. Pause and stop take effect between chunks.
+        position move on by a whole chunk, then one ChunkEnd carries its losses. Pause, stop and
+        a new learning rate take effect between chunks.
         """
         config, position, history = self.config, self.position, self.history
         batch_size, batches = config.batch_size, self.batches_per_epoch
@@ -190,7 +207,7 @@ class Trainer:
                 position.order = np.arange(train_count)
                 position.shuffled_epoch = 0
             if position.shuffled_epoch != epoch:
-                shuffle_in_place(position.order, shuffler)
+                self.backend.shuffle(position.order, shuffler)
                 position.shuffle_state = shuffler.state
                 position.shuffled_epoch = epoch
                 position.next_batch = 0
@@ -201,18 +218,17 @@ class Trainer:
                 images = self._epoch_images.for_epoch(epoch, prepare_next=epoch < config.epochs)
             paused_seconds = 0.0
             while position.next_batch < batches:
-                if self._control.paused:
+                if self.control.paused:
                     yield Paused(epoch, position.next_batch)
-                paused_seconds += self._control.wait_if_paused()
+                paused_seconds += self.control.wait_if_paused()
                 batch = position.next_batch
-                if self._control.stop_requested:
+                if self.control.stop_requested:
                     status, message = "stopped", f"stopped during epoch {epoch}, batch {batch + 1}"
                     break
-                with self._new_lr_lock:
-                    new_lr, self._new_lr = self._new_lr, None
+                new_lr = self.control.take_new_lr()
                 if new_lr is not None and new_lr != position.lr:
                     position.lr = new_lr
-                    yield LearningRateChanged(epoch, batch, batches, new_lr)
+                    yield LearningRateChanged(epoch, batch, new_lr)
                 count = min(chunk, batches - batch)
                 rows = position.order[batch * batch_size:(batch + count) * batch_size]
                 losses = np.full(count, UNTRAINED)
@@ -233,12 +249,9 @@ class Trainer:
                                f"{batch + diverged_at + 1}: the learning rate {position.lr:g} is too high for "
                                f"{config.optimizer}. Lower it and start again. The weights {kept} were kept.")
                     break
-                before_chunk = chunk_started - epoch_started - paused_seconds
-                for k, loss in enumerate(history.batch_losses[-count:]):
-                    epoch_seconds = before_chunk + chunk_seconds * (k + 1) / count
-                    done = batch + k + 1 - first_batch
-                    yield BatchEnd(epoch, batch + k + 1, batches, loss, elapsed_before + epoch_seconds,
-                                   done * batch_size / max(epoch_seconds, 1e-9))
+                epoch_seconds = chunk_started + chunk_seconds - epoch_started - paused_seconds
+                yield ChunkEnd(epoch, batch + count, losses, elapsed_before + epoch_seconds,
+                               (batch + count - first_batch) * batch_size / max(epoch_seconds, 1e-9))
             epoch_seconds = time.perf_counter() - epoch_started - paused_seconds
             elapsed_before += epoch_seconds
             if status != "finished":
@@ -275,13 +288,6 @@ class Trainer:
         if status == "finished":
             message = f"finished {counted(config.epochs, 'epoch')}: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
-
-    def _training_images(self, step: TrainingStep) -> np.ndarray | SparseImages:
-        """What the step reads batches from: for the compiled step, a SparseImages built once
-        (measured on Fashion-MNIST, half its pixels ink: 0.96 s an epoch, against 1.08 s converting
-        each batch and 1.40 s with a dense BLAS input layer); else the uint8 images themselves."""
-        images = self.splits.train_images
-        return SparseImages.from_images(images) if step.fused else images
 
     def _keep_up_with_the_model(self, losses: np.ndarray, last_good: _Snapshot) -> int | None:
         """After a chunk (or as much of it as was trained: the batches up to the first UNTRAINED),

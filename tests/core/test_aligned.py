@@ -25,4 +25,5 @@ def test_the_training_buffers_start_on_a_cache_line():
     momentum = make_optimizer(TrainConfig(optimizer="momentum"), model.flat.size)
     buffers = [model.flat, model.copy().flat, ParameterBuffer(sizes).flat, step.activations, step.gradients,
                step.partials, step.pads, adam.m, adam.v, momentum.velocity]
-    assert [array.ctypes.data % CACHE_LINE for array in buffers] == [0] * len(buffers)
+    buffers = [array for array in buffers if array.size]  # the NumPy path has no kernel threads' partials or pads
+    assert len(buffers) >= 8 and [array.ctypes.data % CACHE_LINE for array in buffers] == [0] * len(buffers)

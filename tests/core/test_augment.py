@@ -9,7 +9,7 @@ from core.data import augment_kernels
 from core.data.augment import Distortions, EpochImages, distort, draw_parameters
 from core.data.sparse_images import SparseImages
 from core.engine.config import TrainConfig
-from core.engine.events import BatchEnd
+from core.engine.events import ChunkEnd
 from core.engine.trainer import Trainer
 from core.files.model_file import load_checkpoint, save_checkpoint
 from tests.fake_data import make_digit_like_images
@@ -136,7 +136,7 @@ def test_an_augmented_run_resumed_mid_epoch_continues_the_same_curve(dataset, tm
     interrupted = Trainer(small_config(), dataset)
     interrupted.max_chunk = 3
     for event in interrupted.run():
-        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= 9 + 5:
+        if isinstance(event, ChunkEnd) and len(interrupted.history.batch_losses) >= 9 + 5:
             interrupted.stop()
     path = save_checkpoint(tmp_path / "run.npz", interrupted.checkpoint())
     checkpoint = load_checkpoint(path)

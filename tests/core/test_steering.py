@@ -8,7 +8,7 @@ import pytest
 import core.engine.trainer
 from core.data.dataset import load_dataset
 from core.engine.config import TrainConfig
-from core.engine.events import BatchEnd, EpochEnd, LearningRateChanged, RunEnd
+from core.engine.events import ChunkEnd, EpochEnd, LearningRateChanged, RunEnd
 from core.engine.trainer import Trainer
 from core.errors import ConfigError
 
@@ -23,10 +23,10 @@ def test_a_new_learning_rate_takes_effect_from_the_next_chunk_and_decays_from_th
     events = []
     for event in trainer.run():
         events.append(event)
-        if isinstance(event, BatchEnd) and event.epoch == 1 and event.batch == 3:
+        if isinstance(event, ChunkEnd) and event.epoch == 1 and event.batch == 3:
             trainer.set_lr(0.01)
     changed = [event for event in events if isinstance(event, LearningRateChanged)]
-    assert changed == [LearningRateChanged(1, 3, trainer.batches_per_epoch, 0.01)]
+    assert changed == [LearningRateChanged(1, 3, 0.01)]
     assert trainer.history.lrs == [0.01, 0.005]
     assert isinstance(events[-1], RunEnd) and events[-1].status == "finished"
     with pytest.raises(ConfigError):

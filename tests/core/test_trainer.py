@@ -7,9 +7,10 @@ import pytest
 from core.compiled import kernels
 from core.data.sparse_images import MAX_DENSITY
 from core.engine.config import TrainConfig
-from core.engine.events import BatchEnd, EpochEnd, Paused, RunEnd
+from core.engine.events import ChunkEnd, EpochEnd, Paused, RunEnd, RunStart
 from core.engine.network import TrainingStep
 from core.engine.trainer import Trainer
+from core.errors import ConfigError
 from core.files.model_file import load_checkpoint, save_checkpoint
 from tests.fake_data import make_digit_like_images
 
@@ -36,9 +37,13 @@ def run_all(trainer):
 def test_a_run_reports_batches_epochs_and_a_test_score(dataset):
     trainer = Trainer(small_config(lr=0.003), dataset)
     events = run_all(trainer)
-    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert events[0] == RunStart(3, 512 // 32, 0)
+    chunks = [e for e in events if isinstance(e, ChunkEnd)]
     epochs = [e for e in events if isinstance(e, EpochEnd)]
-    assert len(batches) == 3 * (512 // 32) and len(epochs) == 3
+    assert np.concatenate([e.losses for e in chunks]).tolist() == trainer.history.batch_losses
+    assert len(trainer.history.batch_losses) == 3 * (512 // 32) and len(epochs) == 3
+    assert [e.batch for e in chunks if e.epoch == 1][-1] == 512 // 32  # a chunk says where the epoch stands
+    assert all(later.elapsed >= earlier.elapsed for earlier, later in zip(chunks, chunks[1:]))
     assert isinstance(events[-1], RunEnd) and events[-1].status == "finished"
     assert epochs[-1].loss < epochs[0].loss
     assert events[-1].test_acc > 0.9  # the fake digits are easy
@@ -64,7 +69,7 @@ def test_resume_from_a_checkpoint_continues_the_same_curve(dataset, tmp_path, st
     interrupted = Trainer(small_config(optimizer="momentum", epochs=4), dataset)
     interrupted.max_chunk = 3  # chunks of 1, 3, 3, ...: a stop can land mid-epoch
     for event in interrupted.run():
-        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= stop_after_batches:
+        if isinstance(event, ChunkEnd) and len(interrupted.history.batch_losses) >= stop_after_batches:
             interrupted.stop()
     trained = len(interrupted.history.batch_losses)
     assert stop_after_batches <= trained < stop_after_batches + 3
@@ -116,7 +121,7 @@ def test_a_run_resumed_mid_epoch_that_diverges_keeps_the_weights_it_resumed_from
     interrupted = Trainer(small_config(optimizer="sgd", epochs=3), dataset)
     interrupted.max_chunk, interrupted.chunk_seconds = 5, 1e9  # chunks of 1, 5, 5, 5 (epoch 1), 5, ...
     for event in interrupted.run():
-        if isinstance(event, BatchEnd) and len(interrupted.history.batch_losses) >= 20:
+        if isinstance(event, ChunkEnd) and len(interrupted.history.batch_losses) >= 20:
             interrupted.stop()
     checkpoint = interrupted.checkpoint()
     assert checkpoint.position.next_batch == 5 and len(checkpoint.history.batch_losses) == 16 + 5
@@ -141,7 +146,7 @@ def test_an_interrupt_as_a_chunk_returns_leaves_history_and_position_with_the_mo
     trainer = Trainer(small_config(optimizer="adam", epochs=3), dataset)
     trainer.max_chunk, trainer.chunk_seconds = 6, 1e9
     events = trainer.run()
-    for _ in range(7):  # chunks of 1 and 6 batches
+    for _ in range(3):  # the run's start, then chunks of 1 and 6 batches
         next(events)
     monkeypatch.setattr(TrainingStep, "train_batches", interrupted_train_batches)
     with pytest.raises(KeyboardInterrupt):
@@ -157,9 +162,10 @@ def test_pause_resume_and_stop_from_another_thread(dataset):
     trainer.pause()
     worker.start()
     worker.join(0.3)
-    assert worker.is_alive() and seen == [Paused(1, 0)]  # paused before the first batch, and said so
+    # paused before the first batch, and said so
+    assert worker.is_alive() and seen == [RunStart(50, trainer.batches_per_epoch, 0), Paused(1, 0)]
     trainer.resume()
-    while not any(isinstance(e, BatchEnd) for e in list(seen)):
+    while not any(isinstance(e, ChunkEnd) for e in list(seen)):
         worker.join(0.01)
     trainer.stop()
     worker.join(5)
@@ -176,22 +182,21 @@ def test_holdout_validation_trains_on_fewer_images():
 
 
 def test_a_batch_larger_than_the_training_set_is_refused(dataset):
-    with pytest.raises(ValueError, match="batch size"):
+    with pytest.raises(ConfigError, match="batch size"):
         Trainer(small_config(batch_size=1024), dataset)
 
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: only the NumPy path exists")
-def test_the_compiled_path_follows_the_numpy_curve(dataset, monkeypatch):
+def test_the_compiled_path_follows_the_numpy_curve(dataset):
     """On mostly-zero images (sparse input rows) the compiled run stays on the NumPy run's curve."""
     images = dataset.train_images.copy()
     images[images < 40] = 0  # the fake digits' noise becomes MNIST's black background
     assert np.count_nonzero(images) < MAX_DENSITY * images.size  # so the run reads sparse rows
     sparse = SimpleNamespace(**{**vars(dataset), "train_images": images})
-    compiled = Trainer(small_config(optimizer="momentum", epochs=2), sparse)
+    compiled = Trainer(small_config(optimizer="momentum", epochs=2), sparse, backend="compiled")
     run_all(compiled)
-    monkeypatch.setattr(kernels, "AVAILABLE", False)
-    plain = Trainer(small_config(optimizer="momentum", epochs=2), sparse)
-    assert not plain.optimizer.fused
+    plain = Trainer(small_config(optimizer="momentum", epochs=2), sparse, backend="numpy")
+    assert compiled.optimizer.fused and not plain.optimizer.fused
     run_all(plain)
     assert compiled.history.batch_losses == pytest.approx(plain.history.batch_losses, rel=1e-4)
     np.testing.assert_allclose(compiled.model.flat, plain.model.flat, rtol=1e-3, atol=1e-5)

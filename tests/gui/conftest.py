@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QApplication
 import gui.training_session
 from core.data.dataset import load_dataset
 from core.engine.config import OPTIMIZERS, TrainConfig
-from core.engine.events import BatchEnd
+from core.engine.events import ChunkEnd
 from core.engine.trainer import Trainer
 from gui.app import create_main_window
-from gui.training_worker import TrainingThread
+from gui.worker_thread import WorkerThread
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,7 +26,7 @@ def compiled_kernels(tiny_dataset_dir) -> None:
     dataset = load_dataset(tiny_dataset_dir)
     for optimizer in OPTIMIZERS:
         trainer = Trainer(TrainConfig.for_optimizer(optimizer, hidden=(32, 16), batch_size=32, epochs=1), dataset)
-        next(event for event in trainer.run() if isinstance(event, BatchEnd))
+        next(event for event in trainer.run() if isinstance(event, ChunkEnd))
 
 
 @pytest.fixture
@@ -39,12 +39,12 @@ def training_threads(monkeypatch) -> list:
     """The QThreads of the training runs the window starts during the test, in order."""
     threads = []
 
-    class RecordedTrainingThread(TrainingThread):
+    class RecordedWorkerThread(WorkerThread):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             threads.append(self.thread)
 
-    monkeypatch.setattr(gui.training_session, "TrainingThread", RecordedTrainingThread)
+    monkeypatch.setattr(gui.training_session, "WorkerThread", RecordedWorkerThread)
     yield threads
     left_running = [thread for thread in threads if thread.isRunning()]
     for thread in left_running:  # let the process live on to report the failure

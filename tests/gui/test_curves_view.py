@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from core.engine.run_state import History
+from core.runs.curve_data import smoothed
 from gui.curves_view import CurvesView
-from gui.run_curves import smoothed
 from tests.gui.window_driver import on_screen
 
 

@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 
 from core.data.dataset import load_dataset
 from core.engine.config import TrainConfig
-from gui.training_worker import Progress, TrainingWorker
+from core.engine.run_progress import Progress
+from gui.training_worker import TrainingWorker
 
 
 def reporting_worker(folder, epochs: int) -> tuple[TrainingWorker, list[Progress], list]:
@@ -28,7 +29,7 @@ def test_every_batch_and_epoch_arrives_once_and_in_order(tiny_dataset_dir):
     worker.run()  # in this thread, as the QThread would
 
     (checkpoint,) = finished
-    losses = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+    losses = [float(loss) for report in reports if report.batches for loss in report.batches.new_losses]
     assert losses == checkpoint.history.batch_losses
     steps = [report.batches.first_step for report in reports if report.batches]
     assert steps == sorted(steps) and steps[0] == 0
@@ -45,13 +46,41 @@ def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
     try:
         while not reports:
             thread.join(0.01)
-        worker.pause()
-        trainer = worker._trainer
+        worker.control.pause()
+        trainer = worker.trainer
         assert trainer.wait_until_halted(10)
         thread.join(0.1)
-        sent = [loss for report in reports if report.batches for loss in report.batches.new_losses]
+        sent = [float(loss) for report in reports if report.batches for loss in report.batches.new_losses]
         assert sent == trainer.history.batch_losses
         assert np.array_equal(snapshots[-1].parameters, trainer.model.flat)
     finally:
-        worker.stop()
+        worker.control.stop()
         thread.join(10)
+
+
+def test_a_stop_pressed_before_the_run_was_built_trains_nothing(tiny_dataset_dir):
+    """The worker's RunControl exists before the Trainer (the dataset may still be loading): a stop
+    pressed then holds, and the run ends without a report or a failure."""
+    worker, reports, snapshots = reporting_worker(tiny_dataset_dir, epochs=3)
+    ended, failed, done = [], [], []
+    worker.run_finished.connect(lambda end, checkpoint: ended.append(end))
+    worker.run_failed.connect(failed.append)
+    worker.done.connect(lambda: done.append(True))
+    worker.control.stop()
+    worker.run()
+    assert worker.trainer is None and not reports and not snapshots and not ended and not failed
+    assert done == [True]
+
+
+def test_a_pause_pressed_before_the_run_was_built_holds_at_its_first_batch(tiny_dataset_dir):
+    worker, reports, _ = reporting_worker(tiny_dataset_dir, epochs=3)
+    worker.control.pause()
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        assert worker.control.wait_until_halted(30)
+        assert worker.trainer is not None and worker.trainer.history.batch_losses == [] and not reports
+    finally:
+        worker.control.stop()
+        thread.join(10)
+    assert not thread.is_alive()
