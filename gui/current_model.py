@@ -48,6 +48,11 @@ class CurrentModel(QObject):
         self.description = ""  # the source with how the model was trained; "" without a model
         self.live = False  # the model is a snapshot of the run in progress
 
+    @property
+    def name(self) -> str:
+        """The model in a few words, for a legend: where it came from, or "the run in progress"."""
+        return "the run in progress" if self.live else self.source or self.description
+
     def set_checkpoint(self, checkpoint: Checkpoint, source: str) -> None:
         """A whole model becomes current (views get a copy of its weights, so training it again cannot touch them)."""
         self.checkpoint, self.source = checkpoint, source

@@ -32,7 +32,7 @@ class ErrorsAnalysis(QObject):
         self.view, self.current, self.data, self.tabs = view, current, data, tabs
         self.is_training, self.messages = is_training, messages
         self.pending = False  # the current model has not been scored since it changed
-        self._evaluated_description = ""  # the model being scored: the current one may change meanwhile
+        self._evaluated_name = ""  # the model being scored: the current one may change meanwhile
         self._tasks = BackgroundTasks(self)
         current.changed.connect(self._on_model_changed)
         view.evaluate_requested.connect(self.evaluate)
@@ -50,16 +50,16 @@ class ErrorsAnalysis(QObject):
 
     def evaluate(self) -> None:
         """Score the current model on the whole test set, off the GUI thread."""
-        model, description = self.current.model, self.current.description
+        model, name = self.current.model, self.current.name  # the pad's label says the rest
         if model is None:
             self.view.clear(NO_MODEL)
             return
         self.pending = False
-        self.view.set_busy(f"Evaluating {description}…")
+        self.view.set_busy(f"Evaluating {name}…")
 
         def start() -> None:
             dataset = self.data.dataset
-            self._evaluated_description = description
+            self._evaluated_name = name
 
             def score() -> tuple[Evaluation, np.ndarray]:  # the images travel with their scores
                 return evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names), \
@@ -72,7 +72,7 @@ class ErrorsAnalysis(QObject):
     @Slot(object)
     def _on_evaluated(self, result: tuple[Evaluation, np.ndarray]) -> None:
         evaluation, images = result
-        self.view.set_evaluation(evaluation, images, self._evaluated_description)
+        self.view.set_evaluation(evaluation, images, self._evaluated_name)
 
     @Slot(str)
     def _on_evaluation_failed(self, message: str) -> None:
@@ -82,16 +82,16 @@ class ErrorsAnalysis(QObject):
     def evaluate_robustness(self) -> None:
         """Robustness curves of the current model beside the chosen second one, off the GUI thread."""
         view = self.view.robustness
-        model, description = self.current.model, self.current.description
+        model, name = self.current.model, self.current.name
         if model is None:
             view.clear(NO_MODEL)
             return
         second = view.second_model_path()
-        view.set_busy(f"Scoring {description} on changed test digits…")
+        view.set_busy(f"Scoring {name} on changed test digits…")
 
         def start() -> None:
             dataset = self.data.dataset
-            self._tasks.start(compare_robustness, model, description, second, dataset.test_images,
+            self._tasks.start(compare_robustness, model, name, second, dataset.test_images,
                               dataset.test_labels, done=self._on_robustness, failed=self._on_robustness_failed)
 
         if not self.data.with_dataset(start):

@@ -90,6 +90,11 @@ class PredictionView(QWidget):
         self.set_class_names(DIGIT_NAMES)
         self.show_nothing()
 
+    def hasHeightForWidth(self) -> bool:
+        """No: the word-wrapped confidence label made the view height-for-width, and the drawing panel's layout
+        then gave it its whole size hint, squeezing the pad, or squeezed its chart below the 0-9 axis."""
+        return False
+
     def set_class_names(self, names: tuple[str, ...]) -> None:
         if tuple(names) == self.class_names:
             return  # new ticks would re-render the axis: at each of a run's weight snapshots

@@ -50,7 +50,7 @@ def test_loading_a_model_updates_the_pad_the_filters_the_map_and_the_errors_tab(
                                                                                tmp_path):
     switch_to(qtbot, window, window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    assert window.errors.status.text().startswith("bundled pretrained model (")
+    assert window.errors.status.text().startswith("bundled pretrained model: ")
 
     path = write_base_model(tmp_path / "base.npz")
     assert window.files.load_model(path)
@@ -60,7 +60,7 @@ def test_loading_a_model_updates_the_pad_the_filters_the_map_and_the_errors_tab(
     assert_views_follow(window)
     # the Errors tab is showing: the new model is scored at once
     dataset = load_dataset(tiny_dataset_dir)
-    qtbot.waitUntil(lambda: window.errors.status.text().startswith("base.npz ("), timeout=10_000)
+    qtbot.waitUntil(lambda: window.errors.status.text().startswith("base.npz: "), timeout=10_000)
     np.testing.assert_array_equal(window.errors.evaluation.predicted, loaded.predict(dataset.test_images))
 
     switch_to(qtbot, window, window.filters)
