@@ -106,7 +106,7 @@ class InAppRun:
         self._record_batches()
         self.window = create_main_window(QSettings(str(settings_path), QSettings.Format.IniFormat))
         self.window.show()
-        self.window._on_dataset_loaded(dataset)  # as after a first run: the worker does not reload it
+        self.window.data.adopt(dataset)  # as after a first run: the worker does not reload it
         self.window.training_panel.set_data_dir(str(dataset.folder))
         self.window.training_panel.apply_config(config)
         draw_a_digit(self.window)

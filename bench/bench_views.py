@@ -93,13 +93,14 @@ def main() -> int:
 
     print("| action | longest event-loop gap (ms) | action took (s) |")
     print("|---|---:|---:|")
-    run("load the dataset (background)", lambda: window.with_dataset(lambda: None), lambda: window.dataset is not None)
+    run("load the dataset (background)", lambda: window.data.with_dataset(lambda: None),
+        lambda: window.dataset is not None)
     gallery_filled = lambda: not window.errors.gallery.is_filling()  # noqa: E731
     window.tabs.setCurrentWidget(window.errors)  # starts an evaluation of its own: let it end first
     meter.measure(app, lambda: None, lambda: window.errors.evaluation is not None and gallery_filled())
     window.errors.evaluation = None  # so the measured evaluation's arrival can be seen
     run("evaluate 10,000 test images (background) + mistakes gallery",
-        window.evaluate_current_model, lambda: window.errors.evaluation is not None and gallery_filled())
+        window.analysis.evaluate, lambda: window.errors.evaluation is not None and gallery_filled())
     biggest = int(np.argmax(np.diag(window.errors.evaluation.confusion)))
     run(f"gallery of the biggest cell ({biggest} recognized)",
         lambda: window.errors.show_cell(biggest, biggest), gallery_filled)

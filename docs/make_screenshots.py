@@ -1,13 +1,15 @@
 """Make the README's screenshots of the real window, offscreen, as the app shows it (theme included).
 
-    python docs/make_screenshots.py [--data-dir DIR] [--epochs-before-shot 3] [--race-epochs 5]
+    python docs/make_screenshots.py [--data-dir DIR] [--epochs-before-shot 3] [--race-epochs 5] [--every-tab DIR]
 
 With its settings and run history in a temp folder: docs/training.png (an Adam run on MNIST with the
 default settings, shot mid-epoch once a few epochs are on the charts, a digit on the pad);
 docs/drawing.png (a digit drawn for the bundled model); docs/errors.png (the bundled model's
 confusion matrix and a cell's images); docs/race.png (Compare optimizers, finished);
 docs/history.png, docs/filters.png, docs/dataset.png and docs/map.png (the other tabs after the race);
-docs/window-1024x640.png and docs/window-1920x1080.png (the window at the smallest and a large screen).
+docs/window-1024x640.png, docs/window-1280x800.png and docs/window-1920x1080.png (the window at the
+smallest, a middling and a large screen). With --every-tab DIR, also every tab at each of those sizes,
+after the race, into DIR (TAB-WIDTHxHEIGHT.png): the check that nothing is clipped, illegible or jumps.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs-before-shot", type=int, default=3)
     parser.add_argument("--race-epochs", type=int, default=5)
+    parser.add_argument("--every-tab", type=Path, default=None, metavar="DIR",
+                        help="also shoot every tab at every size into DIR")
     args = parser.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     with tempfile.TemporaryDirectory() as temp:
@@ -117,6 +121,8 @@ def main() -> None:
 
         window = new_window(app, Path(temp), data_dir)
         shoot_race_and_tabs(app, window, args.race_epochs)
+        if args.every_tab is not None:
+            shoot_every_tab(app, window, args.every_tab)
         window.close()
 
 
@@ -155,9 +161,26 @@ def shoot_race_and_tabs(app: QApplication, window, epochs: int) -> None:
     assert window.grab().save(str(ROOT / "docs" / "map.png"))
 
 
+SIZES = ((1024, 640), (1280, 800), (1920, 1080))
+
+
+def shoot_every_tab(app: QApplication, window, folder: Path) -> None:
+    """Every tab at every size, for a look at what is clipped or illegible (not for the README)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for width, height in SIZES:
+        window.resize(width, height)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            if window.tabs.currentWidget() is window.errors:
+                wait(app, lambda: window.errors.evaluation is not None and not window.errors.gallery.is_filling(), 60)
+            app.processEvents()
+            assert window.grab().save(str(folder / f"{window.tabs.tabText(index)}-{width}x{height}.png"))
+    window.resize(*SIZE)
+
+
 def shoot_sizes(app: QApplication, window) -> None:
-    """The window at the smallest screen it is made for and at full HD, a digit on the pad."""
-    for width, height in ((1024, 640), (1920, 1080)):
+    """The window at the smallest screen it is made for, at the default size and at full HD, a digit on the pad."""
+    for width, height in SIZES:
         window.resize(width, height)
         app.processEvents()
         assert window.grab().save(str(ROOT / "docs" / f"window-{width}x{height}.png"))

@@ -3,14 +3,14 @@
 `run_in_background(function, *args, done=..., failed=...)` calls `function(*args)` on a pool
 thread and hands its result to `done` on the GUI thread. `done` and `failed` must be bound slots
 of objects living in the GUI thread: Qt then queues the call to that thread (a lambda would run
-on the pool thread).
+on the pool thread). `BackgroundTasks` holds the tasks an object started until they report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from core.errors import EngineError
 
@@ -46,6 +46,30 @@ def run_in_background(function: Callable, *args, done: Callable, failed: Callabl
         task.relay.failed.connect(failed)
     QThreadPool.globalInstance().start(task)
     return task
+
+
+class BackgroundTasks(QObject):
+    """The tasks one owner started, each held until it reports, so that its relay object stays alive
+    until its result has been delivered."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks: set[BackgroundTask] = set()
+
+    def start(self, function: Callable, *args, done: Callable, failed: Callable | None = None) -> BackgroundTask:
+        task = run_in_background(function, *args, done=done, failed=failed)
+        self._tasks.add(task)
+        task.relay.done.connect(self._forget_finished)
+        task.relay.failed.connect(self._forget_finished)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @Slot()
+    def _forget_finished(self) -> None:
+        sender = self.sender()
+        self._tasks = {task for task in self._tasks if task.relay is not sender}
 
 
 def wait_for_background_work(timeout_ms: int = 3000) -> bool:

@@ -65,7 +65,7 @@ class CurvesView(QWidget):
         self.loss_plot = pg.PlotWidget(axisItems={"left": LossAxis(orientation="left")})
         self.accuracy_plot = pg.PlotWidget()
         self._setup_plot(self.loss_plot, "loss (log scale)")
-        self._setup_plot(self.accuracy_plot, "validation accuracy (%)")
+        self._setup_plot(self.accuracy_plot, "val. accuracy (%)")  # whole on a short chart (1024x640)
         self.loss_plot.setLogMode(y=True)
         # set on the plot: it imposes its own settings on every curve added to it. A run's ~23,000
         # batch losses are then drawn as their min and max in each pixel column (with
@@ -288,7 +288,7 @@ class CurvesView(QWidget):
                 plot.getAxis(name).setStyle(showValues=shown)
         if not shown:
             self.readout.setText(EMPTY_TEXT)
-        elif self.readout.text() == EMPTY_TEXT:
+        else:  # what the mouse read on empty charts is stale now
             self.readout.setText("Hover over a chart to read its values.")
 
     def remove_run(self, run_id: str) -> None:

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QShortcut
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.data.preprocess import model_pen_width
@@ -34,7 +34,7 @@ class DrawPad(QWidget):
         self._drawing = False
         self._last_emit = 0.0
         self._overlay: QImage | None = None  # laid over the strokes (set_overlay)
-        self.setMinimumSize(150, 150)
+        self.setMinimumSize(110, 110)  # at 1024x640 the panel below it needs the rest of the height
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -48,11 +48,11 @@ class DrawPad(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(RENDER_SIZE, RENDER_SIZE)
 
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return width
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """No taller than wide: the canvas is square, and the height it leaves goes to the panels below it
+        (a height-for-width pad took its whole width in height even on a short screen, squeezing them)."""
+        super().resizeEvent(event)
+        self.setMaximumHeight(max(self.minimumHeight(), event.size().width()))
 
     # -- what the model sees ----------------------------------------------------------------------
     def is_empty(self) -> bool:

@@ -3,7 +3,8 @@
 Below the verdict, every layer's units light up with the drawing (gui/activations_view.py), and the
 preview can carry the saliency of the answer or of any class (core/analysis/explain.py). Hovering a unit
 says what feeds it: a first-layer unit's weights take the preview's place as a 28x28 picture,
-a deeper unit lists its strongest inputs.
+a deeper unit lists its strongest inputs. The model is the window's current model
+(gui/current_model.py), read from there at each classification: the panel keeps no copy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.analysis.explain import (
 from core.data.preprocess import Placement, to_mnist_placed
 from core.engine.network import MLP
 from gui.activations_view import ActivationsView
+from gui.current_model import CurrentModel
 from gui.draw_pad import DrawPad
 from gui.handwriting import TeachBar
 from gui.prediction_view import WHY_ANSWER, WHY_OFF, PredictionView
@@ -31,12 +33,14 @@ from gui.prediction_view import WHY_ANSWER, WHY_OFF, PredictionView
 class DrawingPanel(QWidget):
     exciting_images_requested = Signal(int, int)  # layer, unit: a unit was clicked
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, current: CurrentModel | None = None, parent: QWidget | None = None) -> None:
+        """`current`: the model to follow; a panel used on its own gets one of its own."""
         super().__init__(parent)
-        self.model: MLP | None = None
+        self.current = current if current is not None else CurrentModel(self)
         self._drawing_image: np.ndarray | None = None  # what to_mnist made of the drawing
         self._placement: Placement | None = None  # and where it took it from, for the pad's overlay
         self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
+        self._example_caption = ""  # what that image is: "test image #12, truly 7"
         self.pad = DrawPad()
         self.prediction = PredictionView()
         self.activations = ActivationsView()
@@ -44,7 +48,6 @@ class DrawingPanel(QWidget):
         self.model_label = QLabel("no model")
         self.model_label.setObjectName("modelLabel")
         self.model_label.setWordWrap(True)
-        self.model_description = "no model"
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
         self.undo_button = QPushButton("Undo")
@@ -56,6 +59,7 @@ class DrawingPanel(QWidget):
         self.activations.hovered.connect(self._on_unit_hovered)
         self.activations.clicked.connect(self.exciting_images_requested)
         self.activations.installEventFilter(self)
+        self.current.changed.connect(self._on_model_changed)
 
         buttons = QHBoxLayout()
         for button in (self.undo_button, self.clear_button):
@@ -72,14 +76,22 @@ class DrawingPanel(QWidget):
         layout.addWidget(self.activations)
         layout.addWidget(self.model_label)
 
-    def set_model(self, model: MLP | None, class_names: tuple[str, ...], description: str) -> None:
-        """Classify with `model` from now on (a private copy the caller will not mutate)."""
-        self.model = model
-        self.prediction.set_class_names(class_names)
-        self.teach.set_class_names(class_names)
-        self.model_description = description
-        self.model_label.setText(description)
+    @property
+    def model(self) -> MLP | None:
+        return self.current.model
+
+    def set_model(self, model: MLP, class_names: tuple[str, ...], description: str) -> None:
+        """Make `model` (a private copy the caller will not mutate) the current model the panel follows."""
+        self.current.show_model(model, class_names, description)
+
+    def _on_model_changed(self) -> None:
+        self.prediction.set_class_names(self.current.class_names)
+        self.teach.set_class_names(self.current.class_names)
+        self.model_label.setText(self._model_text())
         self._classify()
+
+    def _model_text(self) -> str:
+        return "no model" if self.current.model is None else f"Model: {self.current.description}"
 
     @property
     def model_input(self) -> np.ndarray | None:
@@ -90,8 +102,8 @@ class DrawingPanel(QWidget):
         """A dataset image (784 or 28x28 uint8, already MNIST-shaped) on the preview, with the model's verdict."""
         self.pad.clear()
         self._example = np.asarray(image, dtype=np.float32).reshape(28, 28) / 255
+        self._example_caption = description
         self._classify()
-        self.prediction.confidence_label.setText(f"{self.prediction.confidence_label.text()} · {description}")
 
     def _on_drawing_changed(self, drawing: np.ndarray | None) -> None:
         # made once per stroke, not at each of a training run's weight snapshots
@@ -118,7 +130,8 @@ class DrawingPanel(QWidget):
                 activations, overlay = explanation.activations, saliency_overlay(image, explanation.saliency)
                 if self._example is None and self._placement is not None:  # faintly on the pad too
                     pad_overlay = saliency_rgba(self._placement.to_source(explanation.saliency))
-            self.prediction.show_prediction(image, activations[-1], overlay)
+            caption = self._example_caption if self._example is not None else ""
+            self.prediction.show_prediction(image, activations[-1], overlay, caption)
             self.activations.set_activations(activations)
         self.pad.set_overlay(pad_overlay)
 
@@ -142,6 +155,6 @@ class DrawingPanel(QWidget):
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.activations and event.type() == QEvent.Type.Leave:
-            self.model_label.setText(self.model_description)
+            self.model_label.setText(self._model_text())
             self._classify()  # the preview back from a unit's weights
         return super().eventFilter(watched, event)

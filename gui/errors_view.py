@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from core.analysis.evaluation import Evaluation
@@ -20,6 +21,15 @@ from gui.theme import BASE
 DIAGONAL_COLOR = (46, 94, 62, 255)
 EMPTY_COLOR = (30, 31, 34, 255)
 COLOR_MAP = "inferno"
+LARGEST_FONT_PX = 13
+SMALLEST_FONT_PX = 7  # a count that only fits smaller is not written: its cell's colour and a click tell it
+DIGIT_WIDTH = 0.62  # a digit's width in the label font, as a share of the font's pixel size
+
+
+def count_font_px(cell_px: float, digits: int) -> int:
+    """The pixel size of a count of `digits` digits that fits in a cell `cell_px` wide; 0 when none fits."""
+    size = int(min(LARGEST_FONT_PX, 0.55 * cell_px, 0.85 * cell_px / (DIGIT_WIDTH * max(digits, 1))))
+    return size if size >= SMALLEST_FONT_PX else 0
 
 
 def heat_map_rgba(confusion: np.ndarray) -> np.ndarray:
@@ -54,9 +64,11 @@ class ConfusionMatrixView(pg.PlotWidget):
             self.getAxis(name).enableAutoSIPrefix(False)  # an empty matrix read "true class (x0.001)"
         self.confusion: np.ndarray | None = None
         self._labels: list[pg.TextItem] = []
+        self._cell_px = 0.0  # a cell's side on screen, for which the labels' fonts were chosen
         self._ensure_labels(10)  # made now, not when the first evaluation arrives and the user waits for it
         self._set_classes(tuple(str(digit) for digit in range(10)))  # the frame of an empty matrix: 0-9, not ±400
         self.scene().sigMouseClicked.connect(self._on_clicked)
+        self.getViewBox().sigResized.connect(self._fit_labels)
         self.setToolTip("Click a cell to see its images")
 
     def set_confusion(self, confusion: np.ndarray, class_names: tuple[str, ...]) -> None:
@@ -69,10 +81,31 @@ class ConfusionMatrixView(pg.PlotWidget):
         for row in range(classes):
             for col in range(classes):
                 label, count = self._labels[row * classes + col], int(confusion[row, col])
-                label.setVisible(count > 0 or row == col)
                 label.setText(str(count))
                 label.setColor("#c8e6c9" if row == col else "#111111" if luminance[row, col] > 150 else "#f0f0f0")
         self._set_classes(class_names)
+        self._fit_labels(force=True)
+
+    def _fit_labels(self, *_args, force: bool = False) -> None:
+        """Each count in a font that fits its cell at the matrix's size on screen (they overlapped when small);
+        empty off-diagonal cells stay blank."""
+        if self.confusion is None:
+            return
+        pixel_width, pixel_height = self.getViewBox().viewPixelSize()
+        cell_px = 1 / max(pixel_width, pixel_height, 1e-9)
+        if not force and abs(cell_px - self._cell_px) < 0.5:
+            return
+        self._cell_px = cell_px
+        classes = len(self.confusion)
+        for index, label in enumerate(self._labels):
+            row, col = divmod(index, classes)
+            count = int(self.confusion[row, col])
+            size = count_font_px(cell_px, len(str(count)))
+            label.setVisible(size > 0 and (count > 0 or row == col))
+            if size:
+                font = QFont(label.textItem.font())
+                font.setPixelSize(size)
+                label.setFont(font)
 
     def _set_classes(self, class_names: tuple[str, ...]) -> None:
         short = [(k + 0.5, name if len(name) <= 5 else name[:4] + ".") for k, name in enumerate(class_names)]
@@ -136,7 +169,9 @@ class ErrorsView(QWidget):
         splitter.addWidget(self.matrix)
         splitter.addWidget(self.gallery)
         splitter.addWidget(self.robustness)
-        splitter.setSizes([280, 260, 220])
+        splitter.setSizes([380, 260, 160])  # in proportion: the matrix first, it needs room for its numbers
+        for index, stretch in enumerate((3, 2, 1)):
+            splitter.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
@@ -155,7 +190,7 @@ class ErrorsView(QWidget):
         self.evaluation, self.images = evaluation, images
         mistakes = int(np.sum(evaluation.predicted != evaluation.labels))
         self.status.setText(f"{description}: {evaluation.accuracy:.2%} of {len(images):,} test images right, "
-                            f"{mistakes:,} mistakes. Click a cell to see its images.")
+                            f"{mistakes:,} mistakes.")
         self.evaluate_button.setEnabled(True)
         self.mistakes_button.setEnabled(True)
         self.matrix.set_confusion(evaluation.confusion, evaluation.class_names)

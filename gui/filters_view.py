@@ -3,7 +3,8 @@
 During training the window hands over new weights about 4 times a second; the view keeps only
 the latest and redraws at most MAX_REFRESHES_PER_SECOND times a second, and not at all while it
 is hidden (another tab is showing): it then draws the latest weights when it is shown again.
-The caller passes a private copy each time, so the view never reads an array being trained.
+The weights are the current model's (gui/current_model.py), a private copy nobody trains, so the
+view never reads an array being trained; in the window the view follows that model by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QStackedLayout, QVBoxLa
 from core.analysis.filters import unit_at, weight_mosaic
 from core.analysis.mosaic import square_columns
 from core.data.dataset import IMAGE_SHAPE
+from gui.current_model import CurrentModel
 from gui.image_plot import image_plot
 
 MAX_REFRESHES_PER_SECOND = 4
@@ -39,8 +41,10 @@ NO_MODEL = "No model yet: train one or load one, and its first layer shows here.
 class FiltersView(QWidget):
     """The first layer's weights as a mosaic of tiles with a shared, symmetric colour bar."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, current: CurrentModel | None = None, parent: QWidget | None = None) -> None:
+        """`current`: the model whose first layer to show as it changes (or none: `set_weights` by hand)."""
         super().__init__(parent)
+        self.current = current
         self.shown_weights: np.ndarray | None = None  # the (784, n) weights on screen
         self.limit = 1.0  # the colour scale on screen is [-limit, +limit]
         self.hovered_unit: int | None = None
@@ -80,6 +84,14 @@ class FiltersView(QWidget):
         self.pages.addWidget(chart)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.clear()
+        if current is not None:
+            current.changed.connect(self._on_model_changed)
+
+    def _on_model_changed(self) -> None:
+        if self.current.model is None:
+            self.clear()
+        else:
+            self.set_weights(self.current.model.weights[0])
 
     # -- data -----------------------------------------------------------------------------------
     def set_weights(self, first_layer: np.ndarray) -> None:

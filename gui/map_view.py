@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from core.analysis.hidden_map import last_hidden, map_sample, pca_2d, tsne_2d
 from core.engine.network import MLP
 from gui.background import run_in_background
+from gui.current_model import CurrentModel
 from gui.prediction_view import gray_pixmap
 from gui.theme import BASE
 
@@ -38,9 +39,11 @@ class _Progress(QObject):
 class MapView(QWidget):
     image_chosen = Signal(object, object, int)  # image (784,) uint8, probabilities (unused: None), test index
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, current: CurrentModel | None = None, parent: QWidget | None = None) -> None:
+        """`current`: the model to map, followed as it changes (a view on its own gets one of its own)."""
         super().__init__(parent)
-        self.model: MLP | None = None
+        self.current = current if current is not None else CurrentModel(self)
+        self.current.changed.connect(self._on_model_changed)
         self.images: np.ndarray | None = None  # the sampled test images (N, 784) uint8
         self.labels: np.ndarray | None = None
         self.indices: np.ndarray | None = None  # their indices in the test set
@@ -129,9 +132,12 @@ class MapView(QWidget):
         self._generation += 1
         self._request()
 
-    def set_model(self, model: MLP) -> None:
-        """Map with `model` (a private copy) from now on: PCA redrawn soon if shown; a t-SNE map goes back to PCA."""
-        self.model = model
+    @property
+    def model(self) -> MLP | None:
+        return self.current.model
+
+    def _on_model_changed(self) -> None:
+        """PCA redrawn soon if shown; a t-SNE map goes back to PCA."""
         self._generation += 1
         self._request()
 

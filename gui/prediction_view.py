@@ -90,6 +90,11 @@ class PredictionView(QWidget):
         self.set_class_names(DIGIT_NAMES)
         self.show_nothing()
 
+    def hasHeightForWidth(self) -> bool:
+        """No: the word-wrapped confidence label made the view height-for-width, and the drawing panel's layout
+        then gave it its whole size hint, squeezing the pad, or squeezed its chart below the 0-9 axis."""
+        return False
+
     def set_class_names(self, names: tuple[str, ...]) -> None:
         if tuple(names) == self.class_names:
             return  # new ticks would re-render the axis: at each of a run's weight snapshots
@@ -116,9 +121,10 @@ class PredictionView(QWidget):
         self.confidence_label.setText(message)
         self.bars.setOpts(height=np.zeros(10))
 
-    def show_prediction(self, image: np.ndarray, probabilities: np.ndarray, overlay: np.ndarray | None = None) -> None:
+    def show_prediction(self, image: np.ndarray, probabilities: np.ndarray, overlay: np.ndarray | None = None,
+                        caption: str = "") -> None:
         """`image` (28, 28) in [0, 1]; `probabilities` (10,) summing to 1; `overlay`, when given, the
-        (28, 28, 3) uint8 picture shown instead of the plain image (its saliency)."""
+        (28, 28, 3) uint8 picture shown instead of the plain image (its saliency); `caption`, what the image is."""
         self.probabilities = np.asarray(probabilities, dtype=float)
         best = int(self.probabilities.argmax())
         self.show_image(image if overlay is None else overlay)
@@ -126,7 +132,7 @@ class PredictionView(QWidget):
         size = "44pt" if len(name) <= 2 else "16pt"
         self.top_label.setText(name)
         self._style_top_label(size, TOP_COLOR)
-        self.confidence_label.setText(f"{self.probabilities[best]:.1%} sure")
+        self.confidence_label.setText(f"{self.probabilities[best]:.1%} sure" + (f" · {caption}" if caption else ""))
         brushes = [TOP_COLOR if i == best else BAR_COLOR for i in range(len(self.probabilities))]
         self.bars.setOpts(height=self.probabilities, brushes=brushes)
 

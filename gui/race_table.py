@@ -10,7 +10,9 @@ from core.engine.race import RaceResult
 from core.wording import counted
 from gui.training_panel import OPTIMIZER_LABELS
 
-COLUMNS = ("Optimizer", "LR", "Test accuracy", "s / epoch", "Best epoch", "Status")
+COLUMNS = ("Optimizer", "LR", "Test", "s/epoch", "Best epoch", "Status")  # short: whole at 1024x640
+HEADER_TIPS = ("", "Learning rate", "Accuracy on the 10,000 test images after the last epoch",
+               "Seconds per epoch", "The epoch with the best validation accuracy, and that accuracy", "")
 
 
 def result_cells(result: RaceResult) -> list[str]:
@@ -31,7 +33,12 @@ class RaceTable(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column, tip in enumerate(HEADER_TIPS):
+            self.horizontalHeaderItem(column).setToolTip(tip)
+        # each column as wide as its contents, the status taking the rest: stretched evenly, "Test accuracy"
+        # and "Momentum" were clipped at 1024x640
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
         self.setToolTip("Compare optimizers: the same seed, data and epochs; each optimizer with its own defaults")
         self.setMaximumHeight(self.verticalHeader().defaultSectionSize() * (len(OPTIMIZERS) + 1) + 6)
         self.show_results([])

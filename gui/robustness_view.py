@@ -30,8 +30,7 @@ class RobustnessView(QWidget):
         super().__init__(parent)
         self.comparison: RobustnessComparison | None = None
         self._file: Path | None = None
-        self.status = QLabel("Robustness: accuracy as the test digits are moved, turned, scaled, thinned or "
-                             "thickened, noised.")
+        self.status = QLabel("Robustness: accuracy on changed test digits.")
         self.status.setWordWrap(True)
         self.compare_box = QComboBox()
         self.compare_box.addItem("beside the bundled model", "bundled")
@@ -46,7 +45,7 @@ class RobustnessView(QWidget):
         header.addWidget(self.run_button)
         self.charts = pg.GraphicsLayoutWidget()
         self.charts.setBackground(BASE)
-        self.charts.setMinimumHeight(150)
+        self.charts.setMinimumHeight(100)  # more left the confusion matrix too small at 1024x640
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         for column, name in enumerate(LEVELS):
@@ -55,10 +54,12 @@ class RobustnessView(QWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.setMenuEnabled(False)
-            plot.setYRange(0, 100, padding=0.02)
+            plot.setYRange(0, 100, padding=0.1)  # room for the 0 and 100 labels
+            plot.setXRange(min(LEVELS[name]), max(LEVELS[name]), padding=0.05)  # empty, it shows the levels to come
             plot.showGrid(x=False, y=True, alpha=0.2)
+            plot.getAxis("left").setTicks([[(0, "0"), (50, "50"), (100, "100")]])  # legible at its smallest
             if column == 0:
-                plot.getAxis("left").setWidth(26)
+                plot.getAxis("left").setWidth(32)  # "100" fits
             else:  # one accuracy axis for the row: the others take no width
                 plot.hideAxis("left")
             levels = LEVELS[name]
@@ -121,7 +122,7 @@ class RobustnessView(QWidget):
                 second.setData([], [])
         plain = comparison.first[0].accuracies[0]
         self.status.setText(f"Robustness: accuracy (%) on changed test digits; unchanged {plain:.1%}.")
-        names = [f"<span style='color:{ACCENT}'>━ {comparison.first_name.split(' (')[0]}</span>"]
+        names = [f"<span style='color:{ACCENT}'>━ {comparison.first_name}</span>"]
         if comparison.second is not None:
             names.append(f"<span style='color:{SECOND_COLOR}'>┅ {Path(comparison.second_name).name}</span>")
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(names))

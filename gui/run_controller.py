@@ -3,8 +3,8 @@ the session's reports go to the charts, the runs list, the panel and the status 
 
 Nothing here trains or computes: a run's reports arrive ready to show (core/engine/run_progress.py
 coalesced them, with the ETA; core/runs/curve_data.py smooths the losses as the charts take them).
-The window constructs the controller and wires its own signals; the current model still goes
-through the window (`_show_model`, `_set_current`), which owns it.
+The window constructs the controller and wires its own signals; a run's weights and its final
+model go to the window's CurrentModel, which the views follow.
 
 From Start to a plotted point: TrainingPanel.start_requested -> RunController.start_training ->
 TrainingSession.start -> TrainingWorker.run (its thread) -> Trainer.run() yields ChunkEnd ->
@@ -26,14 +26,10 @@ from core.engine.run_state import Checkpoint, History
 from core.errors import ConfigError
 from core.runs.run_history import RunRecord
 from core.wording import counted
-from gui.training_panel import OPTIMIZER_LABELS
+from gui.current_model import describe_run
 from gui.training_worker import WeightsSnapshot
 
 STOPPING = "stopping…"
-
-
-def describe_run(config: TrainConfig) -> str:
-    return f"{OPTIMIZER_LABELS[config.optimizer]} lr {config.lr:g}"
 
 
 class RunController(QObject):
@@ -184,7 +180,7 @@ class RunController(QObject):
     @Slot(object)
     def on_weights_changed(self, snapshot: WeightsSnapshot) -> None:
         model = MLP(snapshot.layer_sizes, snapshot.parameters)
-        self.window._show_model(model, snapshot.class_names, f"Model: the run in progress ({self._live_label})")
+        self.window.current_model.show_live(model, snapshot.class_names, self._live_label)
 
     @Slot(str, object, object)
     def on_run_finished(self, run_id: str, end: RunEnd, checkpoint: Checkpoint) -> None:
@@ -193,7 +189,7 @@ class RunController(QObject):
         if run_id in window.curves.runs:
             window.curves.finish_run(run_id, end.test_acc)
             window.runs_list.set_text(run_id, window.curves.runs[run_id].legend_text())
-        window._set_current(checkpoint, f"this session's run ({end.status})")
+        window.current_model.set_checkpoint(checkpoint, f"this session's run ({end.status})")
         if end.status == "diverged":
             window.show_error("Training diverged", end.message)
             panel.show_message("diverged", "lower the learning rate")

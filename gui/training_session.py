@@ -2,13 +2,15 @@
 
 The session starts a run (a single one, or the optimizer race: a queue of runs started one after
 another), hands the user's pause, stop and learning rate to the running run's RunControl, shuts
-the thread down on close, and keeps the loaded dataset for the next run (so only the first waits
-for it). Views never touch the worker: they listen to the session's signals, which carry the
+the thread down on close, and reports a dataset a run loaded. The dataset is not the session's:
+`dataset_source` asks its owner (gui/dataset_folder.py) for the one already loaded, so only the
+first run waits for it. Views never touch the worker: they listen to the session's signals, which carry the
 run's id (gui/run_controller.py turns them into what the window shows).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -41,7 +43,7 @@ class TrainingSession(QObject):
     def __init__(self, store: RunStore | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.dataset: Dataset | None = None
+        self.dataset_source: Callable[[], Dataset | None] = lambda: None  # the loaded dataset, if any
         self.thread: WorkerThread | None = None
         self.run_id = ""
         self.race_results: list[RaceResult] = []
@@ -74,7 +76,8 @@ class TrainingSession(QObject):
 
     def _launch(self, config: TrainConfig, folder: Path) -> None:
         self._folder = folder
-        dataset = self.dataset if self.dataset is not None and self.dataset.folder == folder else None
+        loaded = self.dataset_source()
+        dataset = loaded if loaded is not None and loaded.folder == folder else None
         self.run_id = new_run_id(config.optimizer)
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
@@ -120,7 +123,6 @@ class TrainingSession(QObject):
     # -- the worker's reports, re-emitted with the run's id ----------------------------------------
     @Slot(object)
     def _on_dataset_loaded(self, dataset: Dataset) -> None:
-        self.dataset = dataset
         self.dataset_loaded.emit(dataset)
 
     @Slot(object)

@@ -122,7 +122,7 @@ def test_a_finished_run_is_kept_and_can_be_shown_loaded_exported_and_deleted(qtb
     assert record.run_id in window.curves.runs and window.tabs.currentIndex() == 0
     assert len(window.curves.runs[record.run_id].val_accs) == 2
 
-    window.load_model(pretrained_model_path())  # another model is current before Load
+    window.files.load_model(pretrained_model_path())  # another model is current before Load
     assert not np.array_equal(window.current.model.flat, window.store.load(record.run_id).model.flat)
     switch_to(qtbot, window, history)
     history.table.selectRow(0)
@@ -303,7 +303,7 @@ def test_the_errors_tab_without_a_dataset_says_so_in_place_with_a_frame_of_class
 def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, window):
     assert window.dataset is None
     called = []
-    assert window.with_dataset(lambda: called.append("errors"))
-    assert window.with_dataset(lambda: called.append("map"))
+    assert window.data.with_dataset(lambda: called.append("errors"))
+    assert window.data.with_dataset(lambda: called.append("map"))
     qtbot.waitUntil(lambda: window.dataset is not None and len(called) == 2, timeout=10_000)
     assert called == ["errors", "map"]

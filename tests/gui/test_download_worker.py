@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 
-import gui.main_window
+import gui.dataset_folder
 from core.data.dataset import MNIST_FILE_NAMES, ROLES
 from gui.download_worker import DownloadWorker
 from tests.fake_data import write_dataset
@@ -46,7 +46,7 @@ def use_mirrors(monkeypatch):
             worker.done.connect(ended.set, Qt.ConnectionType.DirectConnection)
             return worker
 
-        monkeypatch.setattr(gui.main_window, "DownloadWorker", make_worker)
+        monkeypatch.setattr(gui.dataset_folder, "DownloadWorker", make_worker)
         return ended
 
     return use
@@ -77,8 +77,8 @@ def click_download(qtbot, window, folder):
     panel.set_data_dir(str(folder))
     qtbot.mouseClick(panel.download_button, LEFT)
     assert not panel.download_button.isEnabled(), "one download at a time"
-    assert isinstance(window.download_dialog, QProgressDialog) and window.download_dialog.isVisible()
-    return window.download_thread
+    assert isinstance(window.data.download_dialog, QProgressDialog) and window.data.download_dialog.isVisible()
+    return window.data.download_thread
 
 
 def test_without_network_the_error_says_to_connect_or_choose_a_folder(qtbot, make_window, tmp_path, use_mirrors):
@@ -92,7 +92,7 @@ def test_without_network_the_error_says_to_connect_or_choose_a_folder(qtbot, mak
     assert all(name in text for name in NAMES), "the message names the files to get"
     qtbot.waitUntil(lambda: thread.isFinished(), timeout=2000)
     # the app goes on: no dialog left, the button back, nothing that looks like a dataset
-    assert window.isVisible() and window.download_dialog is None
+    assert window.isVisible() and window.data.download_dialog is None
     assert window.training_panel.download_button.isEnabled()
     assert window.training_panel.start_button.isEnabled()
     assert not any(folder.glob("*-ubyte*"))
@@ -115,7 +115,7 @@ def test_a_download_in_the_window_brings_the_real_mnist(qtbot, make_window, tmp_
         assert (folder / name).read_bytes() == files[name]
     assert window.training_panel.data_dir() == str(folder)
     assert window.training_panel.dataset_status.text() == "The four IDX files are here."
-    assert window.download_dialog is None and window.training_panel.download_button.isEnabled()
+    assert window.data.download_dialog is None and window.training_panel.download_button.isEnabled()
     assert not open_dialogs(window)
     qtbot.waitUntil(lambda: thread.isFinished(), timeout=2000)
 
@@ -132,7 +132,7 @@ def test_a_download_of_generated_files_completes_and_the_folder_becomes_the_data
     qtbot.waitUntil(lambda: "MNIST downloaded into" in window.statusBar().currentMessage(), timeout=10_000)
     assert sorted(path.name for path in folder.iterdir()) == sorted(NAMES)
     assert window.training_panel.dataset_status.text() == "The four IDX files are here."
-    assert window.download_dialog is None and window.training_panel.download_button.isEnabled()
+    assert window.data.download_dialog is None and window.training_panel.download_button.isEnabled()
 
 
 def open_dialogs(window):
@@ -146,7 +146,7 @@ def test_the_progress_dialog_follows_the_download_and_cancel_keeps_the_part(qtbo
     window = make_window()
     folder = tmp_path / "mnist"
     thread = click_download(qtbot, window, folder)
-    dialog = window.download_dialog
+    dialog = window.data.download_dialog
     qtbot.waitUntil(lambda: dialog.labelText().startswith(f"{NAMES[0]} (1 of 4)"), timeout=5000)
     qtbot.waitUntil(lambda: dialog.value() > 0, timeout=5000)
     (cancel,) = dialog.findChildren(QPushButton)
@@ -154,7 +154,7 @@ def test_the_progress_dialog_follows_the_download_and_cancel_keeps_the_part(qtbo
     qtbot.mouseClick(cancel, LEFT)
     qtbot.waitUntil(lambda: "Download cancelled" in window.statusBar().currentMessage(), timeout=5000)
     qtbot.waitUntil(lambda: thread.isFinished(), timeout=2000)
-    assert window.download_dialog is None and not open_dialogs(window)
+    assert window.data.download_dialog is None and not open_dialogs(window)
     assert window.training_panel.download_button.isEnabled()
     partial = folder / (NAMES[0] + ".part")
     assert partial.is_file() and 0 < partial.stat().st_size < len(generated_files[NAMES[0]])
@@ -168,7 +168,8 @@ def test_closing_the_window_during_a_download_stops_its_thread(qtbot, make_windo
     use_mirrors(server.url)
     window = make_window()
     thread = click_download(qtbot, window, tmp_path / "mnist")
-    qtbot.waitUntil(lambda: window.download_dialog is not None and window.download_dialog.value() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.data.download_dialog is not None and window.data.download_dialog.value() > 0,
+                    timeout=5000)
     began = time.monotonic()
     window.close()
     assert time.monotonic() - began < 2.0
@@ -186,7 +187,7 @@ def test_a_download_that_fails_after_some_progress_shows_just_the_error(qtbot, m
     # The GUI was busy meanwhile: the progress reports and the failure are all waiting to be handled.
     title, text = take_error(qtbot, window)
     assert title == "Download failed" and "checksum" in text
-    assert window.download_dialog is None and not open_dialogs(window)
+    assert window.data.download_dialog is None and not open_dialogs(window)
     assert window.training_panel.download_button.isEnabled()
     qtbot.waitUntil(lambda: thread.isFinished(), timeout=2000)
 

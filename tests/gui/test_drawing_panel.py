@@ -149,7 +149,7 @@ def test_a_new_model_reclassifies_the_drawing_on_the_pad(qtbot):
     draw_stroke(qtbot, panel.pad, line((0.2, 0.5), (0.8, 0.5)))
     assert panel.prediction.predicted_index is None
     model = MLP.initialized((784, 16, 10), seed=3)
-    panel.set_model(model, tuple("abcdefghij"), "Model: a test model")
+    panel.set_model(model, tuple("abcdefghij"), "a test model")
     assert panel.model_label.text() == "Model: a test model"
     assert_shows_a_prediction(panel)
     assert panel.prediction.top_label.text() in "abcdefghij"

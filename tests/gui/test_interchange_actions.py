@@ -69,7 +69,7 @@ def test_import_makes_a_state_dict_the_current_model(qtbot, window, tmp_path, mo
     assert "torch_weights.npz, imported" in window.windowTitle()
     assert "784-40-20-10" in window.statusBar().currentMessage()
     saved = tmp_path / "kept.npz"
-    assert window.save_model(saved)
+    assert window.files.save_model(saved)
     assert load_checkpoint(saved).config.hidden == (40, 20)
 
 

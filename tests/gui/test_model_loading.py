@@ -69,7 +69,7 @@ def test_a_bad_model_file_is_refused_and_the_current_model_kept(qtbot, make_wind
     path = tmp_path / "model.npz"
     make_file(path)
 
-    assert window.load_model(path) is False
+    assert window.files.load_model(path) is False
     box_title, text = take_error(qtbot, window)
     assert box_title == "Cannot load the model"
     assert str(path) in text and problem in text and "The current model is kept" in text
@@ -82,7 +82,7 @@ def test_a_bad_file_is_refused_when_there_is_no_model_yet(qtbot, make_window, tm
     window = make_window(with_pretrained=False)
     path = tmp_path / "garbage.npz"
     random_bytes(path)
-    assert window.load_model(path) is False
+    assert window.files.load_model(path) is False
     take_error(qtbot, window)
     assert window.current is None and window.drawing.model is None
     assert window.drawing.model_label.text() == "no model"
@@ -94,13 +94,13 @@ def test_a_model_saved_from_the_window_loads_back_the_same(qtbot, window, tmp_pa
     wait_until_idle(qtbot, window)
     trained = window.current
     path = tmp_path / "models" / "mine.npz"
-    assert window.save_model(path) is True
+    assert window.files.save_model(path) is True
     assert path.is_file() and f"Saved the model to {path}" in window.statusBar().currentMessage()
     assert sorted(p.name for p in path.parent.iterdir()) == ["mine.npz"], "no temp file left behind"
 
-    assert window.load_model(pretrained_model_path(), source="bundled pretrained model")
+    assert window.files.load_model(pretrained_model_path(), source="bundled pretrained model")
     assert window.current is not trained
-    assert window.load_model(path) is True
+    assert window.files.load_model(path) is True
     loaded = window.current
     np.testing.assert_array_equal(loaded.model.flat, trained.model.flat)
     assert loaded.config == trained.config
@@ -120,9 +120,9 @@ def test_a_model_saved_from_the_window_loads_back_the_same(qtbot, window, tmp_pa
 def test_the_bundled_model_saves_and_loads_back_unchanged(make_window, tmp_path):
     window = make_window()
     path = tmp_path / "copy.npz"
-    assert window.save_model(path)
+    assert window.files.save_model(path)
     original = load_checkpoint(pretrained_model_path())
-    assert window.load_model(path)
+    assert window.files.load_model(path)
     np.testing.assert_array_equal(window.current.model.flat, original.model.flat)
     assert window.current.config == original.config
     assert window.current.history.val_accs == original.history.val_accs
@@ -133,7 +133,7 @@ def test_saving_where_no_file_can_be_written_shows_an_error(qtbot, make_window, 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     path = blocker / "model.npz"
-    assert window.save_model(path) is False
+    assert window.files.save_model(path) is False
     title, text = take_error(qtbot, window)
     assert title == "Cannot save the model" and str(path) in text
     assert window.current is not None
@@ -147,12 +147,12 @@ def test_every_damaged_file_of_the_corpus_shows_a_dialog_and_keeps_the_current_m
     base = write_base_model(tmp_path / "base.npz")
     for case in sorted(CASES):
         path = make_case(case, base, tmp_path)
-        assert window.load_model(path) is False, case
+        assert window.files.load_model(path) is False, case
         box_title, text = take_error(qtbot, window)
         assert box_title == "Cannot load the model" and str(path) in text and "The current model is kept" in text
         assert all(word in text for word in CASES[case][1]), (case, text)
         assert window.current is current and window.drawing.model is pad_model, case
         assert window.drawing.model_label.text() == label and window.windowTitle() == title, case
         assert window.runs_list.run_ids() == runs, case
-    assert window.load_model(base) is True  # and the valid file it was made from is taken
+    assert window.files.load_model(base) is True  # and the valid file it was made from is taken
     assert window.current is not current and "base.npz" in window.drawing.model_label.text()
