@@ -235,7 +235,7 @@ def test_stop_ends_the_whole_race(qtbot, window):
 SMALL_WINDOW_SHOWS = {  # tab -> what it must show in a small window, with the bundled model and the tiny dataset
     "curves": lambda window, view: window.curves.readout.text() == CURVES_EMPTY_TEXT
     and window.curves.readout.isVisible(),
-    "errors": lambda window, view: re.fullmatch(r".*: \d+\.\d\d% of 200 test images right, (\d+) mistakes\. .*",
+    "errors": lambda window, view: re.fullmatch(r".*: \d+\.\d\d% of 200 test images right, (\d+) mistakes\..*",
                                                 view.status.text()) is not None,
     "filters": lambda window, view: view.shown_weights is not None and view.readout.text().startswith("256 units")
     and min(red_and_blue_pixels(view.grab())) > 100,

@@ -142,21 +142,21 @@ def test_pause_holds_the_run_resume_continues_it_and_stop_keeps_the_model(qtbot,
 
 
 def running_trainer(window):
-    return window.session.thread.worker._trainer
+    return window.session.thread.worker.trainer
 
 
 def settle(qtbot, window) -> int:
     """After a pause: the trainer halted between chunks and every batch it trained on the charts (the
     worker sends all it has when the run pauses). Returns that batch count; counted, not timed."""
     trainer = running_trainer(window)
-    qtbot.waitUntil(lambda: trainer.wait_until_halted(0), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: trainer.control.wait_until_halted(0), timeout=RUN_TIMEOUT_MS)
     qtbot.waitUntil(lambda: batch_count(window) == len(trainer.history.batch_losses), timeout=RUN_TIMEOUT_MS)
     return batch_count(window)
 
 
 def still_paused_at(window, count: int) -> bool:
     """A paused run does not move on: its trainer is halted and the charts hold what it trained."""
-    return running_trainer(window).wait_until_halted(0) and batch_count(window) == count
+    return running_trainer(window).control.wait_until_halted(0) and batch_count(window) == count
 
 
 def test_closing_the_window_during_a_run_stops_its_thread(qtbot, window, training_threads):

@@ -48,7 +48,7 @@ def test_a_paused_run_has_sent_every_batch_it_trained(tiny_dataset_dir):
             thread.join(0.01)
         worker.control.pause()
         trainer = worker.trainer
-        assert trainer.wait_until_halted(10)
+        assert trainer.control.wait_until_halted(10)
         thread.join(0.1)
         sent = [float(loss) for report in reports if report.batches for loss in report.batches.new_losses]
         assert sent == trainer.history.batch_losses
