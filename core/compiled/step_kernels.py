@@ -100,6 +100,13 @@ def optimizer_update(kind, params, grads, first, second, settings, parts):  # pr
 
 # -- the training step ---------------------------------------------------------------------------
 
+# The parts each batch is split in (fewer when the batch has fewer rows), whatever the number of
+# kernel threads: one thread takes them in turn, two take one each. The partition sets the order
+# of the sums, so fixing it makes a run's numbers the same on one thread or two (the thread count
+# can then follow the load during a run: core/engine/thread_count.py). Two, for this 2-core
+# machine: a machine with more cores uses two of them for the step.
+PARTS = 2
+
 
 if numba is not None:
     from numba.core import cgutils
