@@ -3,7 +3,8 @@
     python bench/bench_busy.py [--quick] [--data-dir DIR] [--against OLD_CHECKOUT] [--no-window]
 
 Starts CPU-bound processes itself (`python -c "while True: pass"`, as many as asked) and stops
-them again, and prints three tables:
+them again, and prints three tables, then a summary of the figures issue 13 asks for, each
+against its ceiling:
 
 1. busy / idle: for each optimizer, blocks of batches of the Trainer as `main.py train` runs it
    (a child process, its main thread), taken in turn with 0, 2 and 4 competing processes; each
@@ -160,8 +161,9 @@ def describe(values: np.ndarray) -> str:
 
 # -- 1 and 2: blocks in rounds -------------------------------------------------------------------
 
-def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | None) -> None:
-    """Tables 1 and 2 (and the idle A/B with --against): each child trains a block in turn."""
+def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | None) -> dict[str, float]:
+    """Tables 1 and 2 (and the idle A/B with --against): each child trains a block in turn.
+    Returns the summary's figures (medians)."""
     children = [TimedChild(name, "engine", name, data_dir) for name in OPTIMIZERS]
     children.append(TimedChild("adam, one thread", "engine", "adam", data_dir, env={"NUMBA_NUM_THREADS": "1"}))
     children.append(TimedChild("adam, NumPy reference", "reference", "adam", data_dir))
@@ -209,9 +211,14 @@ def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | N
                   f"{np.median(previous.seconds[0]) * epoch:.3f} | "
                   f"{describe(ratios(new.seconds[0], previous.seconds[0]))} |")
     print(flush=True)
+    figures = {f"busy / idle, {timed.label} (2 competing)": float(np.median(ratios(timed.seconds[2], timed.seconds[0])))
+               for timed in children[:3]}
+    figures["engine / one-thread engine, Adam (4 competing)"] = float(np.median(ratios(engine.seconds[4],
+                                                                                       one_thread.seconds[4])))
+    return figures
 
 
-def window_turns(data_dir: str, turns: int) -> None:
+def window_turns(data_dir: str, turns: int) -> float:
     """busy / idle for a run in the real window: turns of a second at load 0 and at load 2."""
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_app import InAppRun, rate, warm_up
@@ -245,6 +252,7 @@ def window_turns(data_dir: str, turns: int) -> None:
     print("|---|---:|---:|---:|")
     print(f"| adam, in the window | {np.median(rates[0]):,.0f} | {np.median(rates[2]):,.0f} | "
           f"{describe(busy_over_idle)} |\n", flush=True)
+    return float(np.median(busy_over_idle))
 
 
 # -- 3: the first run ----------------------------------------------------------------------------
@@ -262,7 +270,8 @@ def timed_command(root: Path, data_dir: str, cache: Path, home: Path) -> tuple[f
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def first_runs(data_dir: str, pairs: int, against: Path | None) -> None:
+def first_runs(data_dir: str, pairs: int, against: Path | None) -> float:
+    """Table 3; returns this code's median first-run / warm ratio (wall)."""
     print(f"before: {load_average()}", flush=True)
     rows = []
     for label, root in [("this code", ROOT)] + ([("old code", against)] if against else []):
@@ -280,6 +289,22 @@ def first_runs(data_dir: str, pairs: int, against: Path | None) -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for label, cold, warm in rows:
         print(f"| {label} | {cold[0]:.1f} | {cold[1]:.1f} | {warm[0]:.1f} | {warm[1]:.1f} | {cold[0] / warm[0]:.1f}x |")
+    print(flush=True)
+    return float(np.median([cold[0] / warm[0] for label, cold, warm in rows if label == "this code"]))
+
+
+# The issue's "Done when" (issue 13): each figure's ceiling.
+TARGETS = {"busy / idle": 2.5, "engine / one-thread engine": 1.5, "first run / warm": 3.0}
+
+
+def summary(figures: dict[str, float]) -> None:
+    """The figures the issue asks for, in one table, each against its ceiling."""
+    print(f"summary ({load_average()})\n")
+    print("| figure | measured (median) | at most | met |")
+    print("|---|---:|---:|---|")
+    for name, value in figures.items():
+        ceiling = next(limit for prefix, limit in TARGETS.items() if name.startswith(prefix))
+        print(f"| {name} | {value:.2f}x | {ceiling:.1f}x | {'yes' if value <= ceiling else 'NO'} |")
     print(flush=True)
 
 
@@ -303,10 +328,12 @@ def main() -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; "
           f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(the project default)')}\n")
-    rounds_of_blocks(data_dir, rounds=3 if args.quick else 8, batches=300, against=args.against)
+    figures = rounds_of_blocks(data_dir, rounds=3 if args.quick else 8, batches=300, against=args.against)
     if not args.no_window:
-        window_turns(data_dir, turns=3 if args.quick else 6)
-    first_runs(data_dir, pairs=1 if args.quick else 2, against=args.against)
+        figures["busy / idle, adam in the window (2 competing)"] = window_turns(data_dir, turns=3 if args.quick else 6)
+    figures["first run / warm, main.py train --epochs 1 (wall)"] = first_runs(data_dir, pairs=1 if args.quick else 2,
+                                                                              against=args.against)
+    summary(figures)
     return 0
 
 
