@@ -1,9 +1,11 @@
 """The engine on a busy machine, and from an empty compile cache: ratios measured in one run.
 
     python bench/bench_busy.py [--quick] [--data-dir DIR] [--against OLD_CHECKOUT] [--no-window]
+    python bench/bench_busy.py --adapter  (only the adaptive thread count against all threads)
 
 Starts CPU-bound processes itself (`python -c "while True: pass"`, as many as asked) and stops
-them again, and prints three tables:
+them again, and prints three tables, then a summary of the figures issue 13 asks for, each
+against its ceiling:
 
 1. busy / idle: for each optimizer, blocks of batches of the Trainer as `main.py train` runs it
    (a child process, its main thread), taken in turn with 0, 2 and 4 competing processes; each
@@ -160,8 +162,9 @@ def describe(values: np.ndarray) -> str:
 
 # -- 1 and 2: blocks in rounds -------------------------------------------------------------------
 
-def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | None) -> None:
-    """Tables 1 and 2 (and the idle A/B with --against): each child trains a block in turn."""
+def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | None) -> dict[str, float]:
+    """Tables 1 and 2 (and the idle A/B with --against): each child trains a block in turn.
+    Returns the summary's figures (medians)."""
     children = [TimedChild(name, "engine", name, data_dir) for name in OPTIMIZERS]
     children.append(TimedChild("adam, one thread", "engine", "adam", data_dir, env={"NUMBA_NUM_THREADS": "1"}))
     children.append(TimedChild("adam, NumPy reference", "reference", "adam", data_dir))
@@ -209,9 +212,14 @@ def rounds_of_blocks(data_dir: str, rounds: int, batches: int, against: Path | N
                   f"{np.median(previous.seconds[0]) * epoch:.3f} | "
                   f"{describe(ratios(new.seconds[0], previous.seconds[0]))} |")
     print(flush=True)
+    figures = {f"busy / idle, {timed.label} (2 competing)": float(np.median(ratios(timed.seconds[2], timed.seconds[0])))
+               for timed in children[:3]}
+    figures["engine / one-thread engine, Adam (4 competing)"] = float(np.median(ratios(engine.seconds[4],
+                                                                                       one_thread.seconds[4])))
+    return figures
 
 
-def window_turns(data_dir: str, turns: int) -> None:
+def window_turns(data_dir: str, turns: int) -> float:
     """busy / idle for a run in the real window: turns of a second at load 0 and at load 2."""
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_app import InAppRun, rate, warm_up
@@ -245,6 +253,7 @@ def window_turns(data_dir: str, turns: int) -> None:
     print("|---|---:|---:|---:|")
     print(f"| adam, in the window | {np.median(rates[0]):,.0f} | {np.median(rates[2]):,.0f} | "
           f"{describe(busy_over_idle)} |\n", flush=True)
+    return float(np.median(busy_over_idle))
 
 
 # -- 3: the first run ----------------------------------------------------------------------------
@@ -262,7 +271,8 @@ def timed_command(root: Path, data_dir: str, cache: Path, home: Path) -> tuple[f
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def first_runs(data_dir: str, pairs: int, against: Path | None) -> None:
+def first_runs(data_dir: str, pairs: int, against: Path | None) -> float:
+    """Table 3; returns this code's median first-run / warm ratio (wall)."""
     print(f"before: {load_average()}", flush=True)
     rows = []
     for label, root in [("this code", ROOT)] + ([("old code", against)] if against else []):
@@ -281,6 +291,66 @@ def first_runs(data_dir: str, pairs: int, against: Path | None) -> None:
     for label, cold, warm in rows:
         print(f"| {label} | {cold[0]:.1f} | {cold[1]:.1f} | {warm[0]:.1f} | {warm[1]:.1f} | {cold[0] / warm[0]:.1f}x |")
     print(flush=True)
+    return float(np.median([cold[0] / warm[0] for label, cold, warm in rows if label == "this code"]))
+
+
+# The issue's "Done when" (issue 13): each figure's ceiling.
+TARGETS = {"busy / idle": 2.5, "engine / one-thread engine": 1.5, "first run / warm": 3.0}
+
+
+def summary(figures: dict[str, float]) -> None:
+    """The figures the issue asks for, in one table, each against its ceiling."""
+    print(f"summary ({load_average()})\n")
+    print("| figure | measured (median) | at most | met |")
+    print("|---|---:|---:|---|")
+    for name, value in figures.items():
+        ceiling = next(limit for prefix, limit in TARGETS.items() if name.startswith(prefix))
+        print(f"| {name} | {value:.2f}x | {ceiling:.1f}x | {'yes' if value <= ceiling else 'NO'} |")
+    print(flush=True)
+
+
+def adapter_against_fixed(data_dir: str, rounds: int = 40, batches: int = 100) -> None:
+    """--adapter: in this process, the compiled step choosing its thread count (core/engine/thread_count.py)
+    against the same step kept on all kernel threads, chunks of `batches` batches alternating, per
+    optimizer (the first 4 rounds left out). The idle cost of the adapter's probes, or its gain
+    under load."""
+    from core.data.dataset import load_dataset
+    from core.data.sparse_images import SparseImages
+    from core.engine import thread_count
+    from core.engine.config import TrainConfig
+    from core.engine.network import MLP, ParameterBuffer, TrainingStep
+    from core.engine.optim import make_optimizer
+
+    dataset = load_dataset(data_dir)
+    images = SparseImages.from_images(dataset.train_images)
+    adaptive_plan = thread_count.ThreadCountAdapter.plan
+    order = np.random.default_rng(0).permutation(len(dataset.train_images))
+    print(f"before: {load_average()}", flush=True)
+    print("\n| optimizer | adaptive us/batch | all threads us/batch | adaptive / all threads | ended on |")
+    print("|---|---:|---:|---:|---:|")
+    try:
+        for name in OPTIMIZERS:
+            config = TrainConfig.for_optimizer(name)
+            runs = {}
+            for label in ("adaptive", "fixed"):
+                model = MLP.initialized(config.layer_sizes, config.seed)
+                runs[label] = (model, make_optimizer(config, model.flat.size), TrainingStep(config.layer_sizes, 64),
+                               ParameterBuffer(config.layer_sizes), [])
+            for r in range(rounds):
+                start = (r * batches) % (len(order) // 64 - batches) * 64
+                rows = order[start:start + batches * 64]
+                for label, (model, optimizer, step, grads, seconds) in runs.items():
+                    thread_count.ThreadCountAdapter.plan = (adaptive_plan if label == "adaptive"
+                                                            else lambda self, count: [(self.most, count)])
+                    started = time.perf_counter()
+                    step.train_batches(model, images, rows, dataset.train_labels[rows], grads, optimizer, config.lr)
+                    seconds.append((time.perf_counter() - started) / batches)
+            adaptive, fixed = (np.array(runs[label][4][4:]) for label in ("adaptive", "fixed"))
+            print(f"| {name} | {np.median(adaptive) * 1e6:.0f} | {np.median(fixed) * 1e6:.0f} | "
+                  f"{describe(adaptive / fixed)} | {runs['adaptive'][2]._threads.threads} thread(s) |", flush=True)
+    finally:
+        thread_count.ThreadCountAdapter.plan = adaptive_plan
+    print(f"\nafter:  {load_average()}\n", flush=True)
 
 
 def main() -> int:
@@ -290,6 +360,8 @@ def main() -> int:
                         help="3 rounds, 1 first run (a few minutes idle; 10-15 minutes at load 10)")
     parser.add_argument("--against", type=Path, help="another checkout of the project to compare with")
     parser.add_argument("--no-window", action="store_true", help="skip the in-window turns")
+    parser.add_argument("--adapter", action="store_true",
+                        help="only: the adaptive thread count against all threads, in this process (~20 s idle)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "OPTIMIZER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the competing processes (finally)
@@ -300,13 +372,18 @@ def main() -> int:
     data_dir = str(resolve_data_dir(args.data_dir))
     if args.child:
         return child(*args.child, data_dir)
+    if args.adapter:
+        adapter_against_fixed(data_dir)
+        return 0
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; "
           f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(the project default)')}\n")
-    rounds_of_blocks(data_dir, rounds=3 if args.quick else 8, batches=300, against=args.against)
+    figures = rounds_of_blocks(data_dir, rounds=3 if args.quick else 8, batches=300, against=args.against)
     if not args.no_window:
-        window_turns(data_dir, turns=3 if args.quick else 6)
-    first_runs(data_dir, pairs=1 if args.quick else 2, against=args.against)
+        figures["busy / idle, adam in the window (2 competing)"] = window_turns(data_dir, turns=3 if args.quick else 6)
+    figures["first run / warm, main.py train --epochs 1 (wall)"] = first_runs(data_dir, pairs=1 if args.quick else 2,
+                                                                              against=args.against)
+    summary(figures)
     return 0
 
 

@@ -3,13 +3,14 @@
 `train_steps` computes what TrainingStep's NumPy path computes (core/engine/network.py), batch after
 batch, each in two phases:
 
-1. Each kernel thread takes its own rows of the batch (`_forward_backward`): z1 = x W1 + b1 from
+1. Each part of the batch (PARTS of them, whatever the thread count; a kernel thread takes one
+   part at a time) takes its own rows (`_forward_backward`): z1 = x W1 + b1 from
    the ~150 non-zero pixels of each image only (an MNIST image is 81 % zeros), the dense layers
    (`_product`), the softmax loss, and the backward pass down to grad_z1 (dW with `_product`,
    grad_h = grad_z W^T with `_product_transposed`). The gradients of every parameter after W1 go
    to the thread's own buffer: the first thread's straight into `grads`, the others' into `partials`.
    Each thread also groups its rows' non-zero pixels by pixel (`_group_by_pixel`).
-2. Each thread takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
+2. Each part takes a range of pixels: dW1 = x^T grad_z1 over the whole batch, each row written
    once, from every thread's groups (`_input_weight_gradient`); and a range of the other
    parameters: the sum of the threads' partial gradients. When given one, it then applies the
    optimizer's update to both ranges, while their gradients are still in its cache (a separate
@@ -99,6 +100,13 @@ def optimizer_update(kind, params, grads, first, second, settings, parts):  # pr
 
 
 # -- the training step ---------------------------------------------------------------------------
+
+# The parts each batch is split in (fewer when the batch has fewer rows), whatever the number of
+# kernel threads: one thread takes them in turn, two take one each. The partition sets the order
+# of the sums, so fixing it makes a run's numbers the same on one thread or two (the thread count
+# can then follow the load during a run: core/engine/thread_count.py). Two, for this 2-core
+# machine: a machine with more cores uses two of them for the step.
+PARTS = 2
 
 
 if numba is not None:

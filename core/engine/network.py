@@ -19,6 +19,7 @@ from core.compiled.aligned import aligned_copy, aligned_empty, aligned_zeros
 from core.data.sparse_images import SparseBatch, SparseImages
 from core.engine.lcg import LCG
 from core.engine.optim import Optimizer
+from core.engine.thread_count import ThreadCountAdapter
 
 FLOAT = np.float32
 _NO_UPDATE = (-1, np.empty(0, FLOAT), np.empty(0, FLOAT), np.empty((1, 0), FLOAT))  # for step_kernels.train_steps
@@ -137,21 +138,22 @@ class TrainingStep:
         self.gate = [np.empty((batch_size, width), dtype=FLOAT) for width in widths[:-1]]
         # the compiled step's other kernel threads keep their gradients here until they are summed
         tail = parameter_count(layer_sizes) - layer_sizes[0] * layer_sizes[1]
-        self.partials = aligned_empty((kernels.THREADS - 1 if self.fused else 0, tail), FLOAT)
+        self.partials = aligned_empty((step_kernels.PARTS - 1 if self.fused else 0, tail), FLOAT)
         # and the scratch for regrouping the batch by pixel, each thread its own rows
         pixels = layer_sizes[0] if self.fused else 0
         self.samples = np.empty(batch_size * pixels, dtype=np.int32)
         self.pixel_values = np.empty(batch_size * pixels, dtype=FLOAT)
-        self.pixel_starts = np.empty((kernels.THREADS, pixels + 1), dtype=np.int64)
+        self.pixel_starts = np.empty((step_kernels.PARTS, pixels + 1), dtype=np.int64)
         # and each kernel thread's scratch for the dense layers' products (step_kernels._product), as
         # long as their longest sum: a hidden layer's width, or a part's rows (dW)
         pad = (max(*layer_sizes[1:-1], batch_size) + 4) * step_kernels.LANES if self.fused else 0
-        self.pads = aligned_empty((kernels.THREADS, pad), FLOAT)
+        self.pads = aligned_empty((step_kernels.PARTS, pad), FLOAT)
         self.rows = np.arange(batch_size)
         self.x = np.empty((batch_size, layer_sizes[0]), dtype=FLOAT)
         # Held by a caller that also evaluates between steps, around the whole loop: BLAS's own
         # threads would spin beside the compiled step's (core/compiled/kernels.py).
         self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
+        self._threads: ThreadCountAdapter | None = None  # the compiled step's thread count, from its progress
 
     def _blocks(self, buffer: np.ndarray, widths: Sequence[int]) -> list[np.ndarray]:
         blocks, start = [], 0
@@ -215,13 +217,30 @@ class TrainingStep:
 
     def _call_compiled(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
                        grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> None:
-        step_kernels.train_steps(*self.compiled_arguments(model, images, rows, labels, grads, update, losses))
+        """One call of the compiled step, or, while the adapter probes the other thread count, two
+        (core/engine/thread_count.py), on the calling thread's kernel threads at most."""
+        most = kernels.kernel_threads()
+        if self._threads is None or self._threads.most != most:
+            self._threads = ThreadCountAdapter(most)
+        kind, first, second, settings = update
+        done, batch = 0, self.batch_size
+        try:
+            for threads, count in self._threads.plan(len(losses)):
+                kernels.set_kernel_threads(threads)
+                span = slice(done * batch, (done + count) * batch)
+                part = (kind, first, second, settings[done:done + count] if len(settings) > 1 else settings)
+                with self._threads.timing(threads, count):
+                    step_kernels.train_steps(*self.compiled_arguments(model, images, rows[span], labels[span], grads,
+                                                                      part, losses[done:done + count]))
+                done += count
+        finally:
+            kernels.set_kernel_threads(most)
 
     def compiled_arguments(self, model: MLP, images: SparseImages, rows: np.ndarray, labels: np.ndarray,
                            grads: ParameterBuffer, update: tuple, losses: np.ndarray) -> tuple:
         """What `step_kernels.train_steps` is called with (core/engine/kernel_preparation.py compiles it
         ahead for these arguments' types)."""
-        parts = min(kernels.kernel_threads(), self.batch_size, len(self.partials) + 1)
+        parts = min(step_kernels.PARTS, self.batch_size)  # not the threads: the same sums on any count
         return (rows, labels, self.batch_size, images.starts, images.columns, images.values, model.flat,
                 self.layer_sizes, self.activations, self.gradients, grads.flat, self.partials, self.samples,
                 self.pixel_values, self.pixel_starts, parts, self.pads, update, losses)
