@@ -1,6 +1,6 @@
 """The drawn-digit check on more digits: MNIST test digits redrawn on the app's pad, read by a model.
 
-    python bench/bench_drawn.py [--model PATH ...] [--count 2000] [--seed 1] [--data-dir DIR]
+    python bench/bench_drawn.py [--model PATH ...] [--count 2000] [--seed 1] [--data-dir DIR] [--flips]
 
 For each model (default: the bundled one) it prints the accuracy on the drawings beside the raw
 test accuracy of the same digits, overall and by the ink's height on the 280-px pad (see
@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000, help="digits to draw (default 2000)")
     parser.add_argument("--seed", type=int, default=1, help="which digits, sizes and places (default 1)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_DIR or the app's)")
+    parser.add_argument("--flips", action="store_true",
+                        help="also list the digits whose test image reads right and whose drawing does not")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     dataset = load_dataset(resolve_data_dir(args.data_dir))
@@ -45,6 +47,11 @@ def main() -> None:
         result = draw_test_digits(panel, model, dataset.test_images, dataset.test_labels, args.count, args.seed)
         print(f"{path}: {len(result.indices)} test digits drawn on the pad in {time.perf_counter() - started:.1f} s")
         print(format_table(result))
+        if args.flips:
+            flips = result.flips(dataset.test_labels)
+            print(f"{len(flips)} digits read right as test images and wrong drawn (test index: label -> read as, "
+                  f"ink height):")
+            print(", ".join(f"{index}: {label}->{read} ({height:.0f} px)" for index, label, read, height in flips))
         panel.close()
     app.processEvents()
 

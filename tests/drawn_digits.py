@@ -36,6 +36,14 @@ class DrawnDigits:
     drawn_right: np.ndarray  # bool: the drawing read as its label
     raw_right: np.ndarray  # bool: the test image itself read as its label
     images: np.ndarray  # (N, 28, 28) float32: what the app made of each drawing
+    drawn_read: np.ndarray  # the class each drawing was read as
+
+    def flips(self, labels: np.ndarray) -> list[tuple[int, int, int, float]]:
+        """(test index, label, read as, ink height) of each digit whose test image read right and
+        whose drawing did not: where the drawn path loses (`labels`: the test set's)."""
+        lost = np.flatnonzero(self.raw_right & ~self.drawn_right)
+        return [(int(self.indices[k]), int(labels[self.indices[k]]), int(self.drawn_read[k]),
+                 float(self.ink_heights[k])) for k in lost]
 
     def rows(self) -> list[tuple[str, int, float, float]]:
         """(bucket, digits, drawn accuracy, raw accuracy) overall, then for each ink-height bucket."""
@@ -102,11 +110,11 @@ def draw_test_digits(panel: DrawingPanel, model: MLP, images: np.ndarray, labels
             continue
         indices.append(index)
         heights.append(height)
-        drawn.append(int(model.predict_proba(picture[None])[0].argmax()) == labels[index])
+        drawn.append(int(model.predict_proba(picture[None])[0].argmax()))
         pictures.append(picture)
-    indices = np.array(indices)
+    indices, drawn = np.array(indices), np.array(drawn)
     raw_right = model.predict(images[indices]) == labels[indices]
-    return DrawnDigits(indices, np.array(heights), np.array(drawn), raw_right, np.stack(pictures))
+    return DrawnDigits(indices, np.array(heights), drawn == labels[indices], raw_right, np.stack(pictures), drawn)
 
 
 def make_panel(model: MLP) -> DrawingPanel:

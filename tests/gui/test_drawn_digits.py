@@ -70,3 +70,11 @@ def test_drawn_digits_read_nearly_as_well_as_the_same_test_images(drawn):
     # are allowed 2 points (4 digits) for the sample's chance. The preprocessing before it lost 3.
     assert lost <= 0.02, f"drawn {drawn.drawn_right.mean():.2%} vs raw {drawn.raw_right.mean():.2%}"
 
+
+
+def test_the_flips_are_the_digits_read_right_as_test_images_and_wrong_drawn(drawn, mnist):
+    flips = drawn.flips(mnist.test_labels)
+    assert len(flips) == np.count_nonzero(drawn.raw_right & ~drawn.drawn_right)
+    for index, label, read, _height in flips:
+        assert label == mnist.test_labels[index] != read
+    np.testing.assert_array_equal(drawn.drawn_right, drawn.drawn_read == mnist.test_labels[drawn.indices])
