@@ -18,8 +18,9 @@ from core.analysis.metrics import accuracy_from_confusion, confusion_matrix
 from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.data.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.data.download import DownloadProgress, download_mnist
+from core.engine.compile_process import ELSEWHERE_MESSAGE, compile_elsewhere
 from core.engine.config import TrainConfig
-from core.engine.events import EpochEnd, RunEnd
+from core.engine.events import BackendChanged, EpochEnd, RunEnd
 from core.engine.kernel_preparation import start_preparing
 from core.engine.run_progress import RunProgress
 from core.engine.run_state import Checkpoint
@@ -89,7 +90,11 @@ def train(args) -> int:
         check_writable_target(args.save)  # before the training, not after it
         remove_stray_temp_files(Path(args.save).parent, re.compile(re.escape(Path(args.save).name)))
     store = None if args.no_history else history_store(args.history_budget)
-    preparation = start_preparing()  # compiles (first run) or loads the kernels while the dataset loads
+    # a first run trains with NumPy while another process builds the kernels; else they are
+    # loaded (or compiled, when that cannot be done elsewhere) while the dataset loads
+    elsewhere = compile_elsewhere()
+    preparation = start_preparing() if elsewhere is None else None
+    backend = "numpy" if elsewhere is not None else None
     dataset = obtain_dataset(args.data_dir, quiet=args.json)
     if args.extra_data is not None:
         from core.data.personal_set import PersonalSet
@@ -99,16 +104,22 @@ def train(args) -> int:
         if not args.json:
             print(f"with {counted(len(extra), 'drawing')} of {extra.folder} added to the training images")
     if args.resume:
-        trainer = Trainer.from_checkpoint(load_checkpoint(args.resume), dataset, epochs=args.epochs, source=args.resume)
+        trainer = Trainer.from_checkpoint(load_checkpoint(args.resume), dataset, epochs=args.epochs, source=args.resume,
+                                          backend=backend)
     else:
-        trainer = Trainer(config_from_args(args), dataset)
+        trainer = Trainer(config_from_args(args), dataset, backend=backend)
+    if elsewhere is not None:
+        trainer.upgrade = elsewhere.ready
     config = trainer.config
     if not args.json:
         hidden = ",".join(str(size) for size in config.hidden)
         print(f"{dataset.name}: {len(dataset.train_images)} training images; {config.optimizer} lr={config.lr:g} "
               f"batch={config.batch_size} epochs={config.epochs} hidden={hidden} seed={config.seed}"
               + (" augmented" if config.augment else ""))
-    wait_for_kernels(preparation, quiet=args.json)
+    if preparation is not None:
+        wait_for_kernels(preparation, quiet=args.json)
+    elif not args.json:
+        print(ELSEWHERE_MESSAGE, flush=True)
     bar = ProgressLine()
     recorder = None if store is None else RunRecorder(store, config.optimizer, save_interval_from_environment())
     end = _drive(trainer, args.json, bar, recorder)
@@ -125,6 +136,9 @@ def train(args) -> int:
     if save_error is not None:
         print(f"error: {save_error}; {_rescue(trained, end.status, recorder, args)}", file=sys.stderr)
         return 1
+    if elsewhere is not None and not args.json and elsewhere.running():
+        print(f"the compiled kernels are still being built in the background (process {elsewhere.pid}); "
+              "the next run will use them")
     if recorder is not None and recorder.failure is not None:
         print(f"warning: the run could not be recorded in the history: {recorder.failure}", file=sys.stderr)
     elif recorder is not None and not args.json:
@@ -181,6 +195,9 @@ def _drive(trainer: Trainer, as_json: bool, bar: ProgressLine, recorder: RunReco
                     bar.finish()
                     print(f"epoch {event.epoch:>3}/{event.epochs}  loss {event.loss:.4f}  "
                           f"val {event.val_acc:.2%}  {event.seconds:.2f} s", flush=True)
+            elif isinstance(event, BackendChanged) and not as_json:
+                bar.finish()
+                print(f"the compiled kernels are ready: epoch {event.epoch} on trains with them", flush=True)
             elif isinstance(event, RunEnd):
                 end = event
     except KeyboardInterrupt:

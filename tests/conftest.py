@@ -25,6 +25,17 @@ def private_user_dirs(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(name, str(base / name.lower()))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels_built():
+    """The compiled kernels in numba's cache before any test runs, as on a machine past its first
+    run: a `train` without them would start with NumPy while another process builds them
+    (core/engine/compile_process.py), and a test comparing two runs' numbers would compare two
+    paths. tests/cli/test_first_run.py checks a first run, in a cache folder of its own."""
+    from core.engine.kernel_preparation import start_preparing
+
+    start_preparing().wait()
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset_dir(tmp_path_factory) -> Path:
     """A small generated dataset in MNIST's file format (640 train, 200 test images)."""

@@ -74,4 +74,13 @@ class Paused:
     batch: int  # batches done in the epoch
 
 
-TrainingEvent = RunStart | ChunkEnd | EpochEnd | LearningRateChanged | Paused | RunEnd
+@dataclass(frozen=True)
+class BackendChanged:
+    """From this epoch on the run trains on another backend: a first run that started with NumPy
+    while its compiled kernels were built elsewhere (core/engine/compile_process.py) moved to them."""
+
+    epoch: int  # 1-based: the first epoch on the new backend
+    backend: str  # "compiled" or "numpy"
+
+
+TrainingEvent = RunStart | ChunkEnd | EpochEnd | LearningRateChanged | Paused | BackendChanged | RunEnd

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.compiled import kernels
 from core.data.augment import EpochImages
 from core.data.sparse_images import SparseImages
 from core.engine.backend import Backend
 from core.engine.config import HOLDOUT_SIZE, SEED_VALIDATION_RANGE, TrainConfig
-from core.engine.events import ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart, TrainingEvent
+from core.engine.events import (
+    BackendChanged,
+    ChunkEnd,
+    EpochEnd,
+    LearningRateChanged,
+    Paused,
+    RunEnd,
+    RunStart,
+    TrainingEvent,
+)
 from core.engine.lcg import LCG
 from core.engine.network import MLP, ParameterBuffer, TrainingStep
 from core.engine.optim import Optimizer
@@ -101,6 +111,9 @@ class Trainer:
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self.control = control if control is not None else RunControl()
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
+        # a NumPy run may move to the compiled kernels between epochs, once this says they are
+        # ready (a first run's, built by another process: core/engine/compile_process.py)
+        self.upgrade: Callable[[], bool] | None = None
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Checkpoint, dataset, epochs: int | None = None,
@@ -177,7 +190,11 @@ class Trainer:
         shuffler = LCG(self.position.shuffle_state)
         try:
             yield RunStart(config.epochs, self.batches_per_epoch, len(self.history.batch_losses))
-            with step.single_threaded_blas:  # once for the whole loop, not at every step
+            # once for the whole loop, not at every step; a NumPy run waiting for its compiled
+            # kernels leaves the other core to the process building them (with two BLAS threads
+            # beside it, a NumPy epoch took 16 s instead of 1.2 s)
+            blas = kernels.SingleThreadedBlas() if self.upgrade is not None else step.single_threaded_blas
+            with blas:
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
             if self._epoch_images is not None:
@@ -203,6 +220,9 @@ class Trainer:
         best: tuple[int, float, _Snapshot] | None = None  # (epoch, validation accuracy, state), for patience
         while position.epochs_done < config.epochs and status == "finished":
             epoch = position.epochs_done + 1
+            if self._compiled_kernels_ready():
+                step, images = self._move_to_compiled(step, images)
+                yield BackendChanged(epoch, self.backend.name)
             if position.order is None:
                 position.order = np.arange(train_count)
                 position.shuffled_epoch = 0
@@ -288,6 +308,25 @@ class Trainer:
         if status == "finished":
             message = f"finished {counted(config.epochs, 'epoch')}: test accuracy {history.test_acc:.2%}"
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
+
+    def _compiled_kernels_ready(self) -> bool:
+        if self.upgrade is None or self.backend.compiled or self.config.augment:  # augmented images stay dense
+            return False
+        if not Backend.choose(None, self.config.layer_sizes).compiled:  # no numba, or no hidden layer
+            self.upgrade = None
+            return False
+        return self.upgrade()
+
+    def _move_to_compiled(self, step: TrainingStep, images):
+        """The same run on the compiled backend from here: its step, its images and its optimizer,
+        whose state (velocity, moments, step count) goes on as it was."""
+        self.upgrade = None
+        self.backend = Backend.choose("compiled", self.config.layer_sizes)
+        optimizer = self.backend.optimizer(self.config, self.model.flat.size)
+        optimizer.load_state(self.optimizer.state())
+        self.optimizer = optimizer
+        return (self.backend.step(self.config.layer_sizes, self.config.batch_size),
+                self.backend.training_images(self.splits.train_images))
 
     def _keep_up_with_the_model(self, losses: np.ndarray, last_good: _Snapshot) -> int | None:
         """After a chunk (or as much of it as was trained: the batches up to the first UNTRAINED),

@@ -7,7 +7,7 @@ import pytest
 from core.compiled import kernels
 from core.data.sparse_images import MAX_DENSITY
 from core.engine.config import TrainConfig
-from core.engine.events import ChunkEnd, EpochEnd, Paused, RunEnd, RunStart
+from core.engine.events import BackendChanged, ChunkEnd, EpochEnd, Paused, RunEnd, RunStart
 from core.engine.network import TrainingStep
 from core.engine.trainer import Trainer
 from core.errors import ConfigError
@@ -226,3 +226,39 @@ def test_wait_until_halted_returns_once_a_paused_run_has_stopped_training(datase
     assert not worker.is_alive() and trainer.wait_until_halted(0)  # an ended run stays halted
     trainer.resume()
     assert trainer.wait_until_halted(0)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: there is nothing to move to")
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_numpy_run_moves_to_the_compiled_kernels_between_epochs_once_they_are_ready(dataset, optimizer):
+    """A first run (core/engine/compile_process.py) starts with NumPy; when its `upgrade` says the
+    kernels are built, the next epoch trains compiled, the optimizer's state going on as it was:
+    the curve stays the all-NumPy run's."""
+    images = dataset.train_images.copy()
+    images[images < 40] = 0
+    sparse = SimpleNamespace(**{**vars(dataset), "train_images": images})
+    asked: list[int] = []
+    moving = Trainer(small_config(optimizer=optimizer, epochs=3), sparse, backend="numpy")
+    moving.upgrade = lambda: asked.append(len(moving.history.epoch_losses)) or len(asked) == 2
+    events = run_all(moving)
+    plain = Trainer(small_config(optimizer=optimizer, epochs=3), sparse, backend="numpy")
+    run_all(plain)
+
+    assert asked == [0, 1]  # asked before epochs 1 and 2, then never again
+    changes = [event for event in events if isinstance(event, BackendChanged)]
+    assert changes == [BackendChanged(2, "compiled")]
+    assert events.index(changes[0]) == [type(event) for event in events].index(EpochEnd) + 1
+    assert moving.backend.compiled and moving.optimizer.fused and moving.upgrade is None
+    if optimizer == "adam":
+        assert moving.optimizer.t == plain.optimizer.t == 3 * (512 // 32)
+    batches = 512 // 32
+    assert moving.history.batch_losses[:batches] == pytest.approx(plain.history.batch_losses[:batches], rel=1e-5)
+    assert moving.history.batch_losses == pytest.approx(plain.history.batch_losses, rel=1e-3)
+    np.testing.assert_allclose(moving.model.flat, plain.model.flat, rtol=1e-3, atol=1e-4)
+
+
+def test_a_numpy_run_without_a_ready_upgrade_stays_on_numpy(dataset):
+    trainer = Trainer(small_config(epochs=2, augment=True), dataset, backend="numpy")
+    trainer.upgrade = lambda: True  # augmented epochs are made for one backend: it stays
+    assert not any(isinstance(event, BackendChanged) for event in run_all(trainer))
+    assert not trainer.backend.compiled
