@@ -1,15 +1,18 @@
-"""The training panel's message while a run waits for its compiled kernels to be compiled.
+"""The compiled kernels as the window opens: built or loaded, and what a run waits for meanwhile.
 
-The window starts preparing the kernels (core/engine/kernel_preparation.py) in a thread of their own as
-soon as it opens. A run started before they are ready waits for them in its worker; meanwhile
-the panel says so, with the stage and the seconds so far, instead of "loading the dataset..."
-(which is what it showed for some 45 s under load, the dataset long loaded).
+On a first run after install (numba's cache empty) another process builds them
+(core/engine/compile_process.py) and runs train with NumPy until they are ready (`elsewhere`).
+Otherwise the window loads them (core/engine/kernel_preparation.py) in a thread of their own as
+soon as it opens; a run started before they are ready waits for them in its worker, and the panel
+says so, with the stage and the seconds so far, instead of "loading the dataset..." (which is
+what it showed for some 45 s under load, the dataset long loaded).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
 
+from core.engine.compile_process import compile_elsewhere
 from core.engine.kernel_preparation import STAGES, start_preparing
 
 REFRESH_MS = 250
@@ -21,7 +24,10 @@ class KernelStatus(QObject):
 
     def __init__(self, panel, parent: QObject | None = None, preparation=None) -> None:
         super().__init__(parent)
-        self.preparation = preparation if preparation is not None else start_preparing()
+        self.elsewhere = compile_elsewhere() if preparation is None else None
+        if preparation is None and self.elsewhere is None:
+            preparation = start_preparing()
+        self.preparation = preparation  # None while another process builds the kernels
         self._panel = panel
         self._shown = ""
         self._then = ""
@@ -32,8 +38,8 @@ class KernelStatus(QObject):
     def show_until_ready(self, then: str) -> bool:
         """When the kernels are still being compiled, say so until they are ready, then show
         `then`; returns False (showing nothing) when there is nothing to wait for."""
-        if self.preparation.done or not self.preparation.first_run:
-            return False
+        if self.preparation is None or self.preparation.done or not self.preparation.first_run:
+            return False  # (built elsewhere: the run trains with NumPy meanwhile, it waits for nothing)
         self._then, self._shown = then, ""
         self._refresh()
         self._timer.start()

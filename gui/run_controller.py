@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel
 
 from core.data.dataset import has_dataset_files
+from core.engine.compile_process import ELSEWHERE_MESSAGE
 from core.engine.config import TrainConfig
 from core.engine.events import EpochEnd, LearningRateChanged, RunEnd, RunStart
 from core.engine.network import MLP
@@ -139,6 +140,9 @@ class RunController(QObject):
         waiting = "loading the dataset…" if window.dataset is None else "starting…"
         if not window.kernel_status.show_until_ready(then=waiting):  # a first run compiles the kernels
             window.training_panel.show_message(waiting)
+        elsewhere = window.kernel_status.elsewhere
+        if elsewhere is not None and not elsewhere.ready():
+            window.statusBar().showMessage(ELSEWHERE_MESSAGE[0].upper() + ELSEWHERE_MESSAGE[1:] + ".", 20000)
         window.save_action.setEnabled(False)
         if self.session.is_racing():
             window.race_table.show_results(self.session.race_results, running=config.optimizer)

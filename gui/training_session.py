@@ -44,6 +44,7 @@ class TrainingSession(QObject):
         super().__init__(parent)
         self.store = store
         self.dataset_source: Callable[[], Dataset | None] = lambda: None  # the loaded dataset, if any
+        self.compiled_ready: Callable[[], bool] | None = None  # a first run's kernels, built elsewhere
         self.thread: WorkerThread | None = None
         self.run_id = ""
         self.race_results: list[RaceResult] = []
@@ -79,7 +80,8 @@ class TrainingSession(QObject):
         loaded = self.dataset_source()
         dataset = loaded if loaded is not None and loaded.folder == folder else None
         self.run_id = new_run_id(config.optimizer)
-        worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id)
+        worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id,
+                                compiled_ready=self.compiled_ready)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
         worker.began.connect(self._on_began)
         worker.progressed.connect(self._on_progressed)

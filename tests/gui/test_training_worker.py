@@ -3,8 +3,10 @@
 import threading
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
+from core.compiled import kernels
 from core.data.dataset import load_dataset
 from core.engine.config import TrainConfig
 from core.engine.run_progress import Progress
@@ -84,3 +86,21 @@ def test_a_pause_pressed_before_the_run_was_built_holds_at_its_first_batch(tiny_
         worker.control.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: there are no compiled kernels to wait for")
+def test_a_first_run_trains_with_numpy_until_the_kernels_built_elsewhere_are_ready(tiny_dataset_dir):
+    """The window's first run after install (gui/kernel_status.py: built by another process)."""
+    answers = iter([False, False, True])  # the worker asks once, then the Trainer before epochs 1 and 2
+    config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=3)
+    worker = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir),
+                            compiled_ready=lambda: next(answers))
+    finished = []
+    worker.run_finished.connect(lambda end, checkpoint: finished.append(end))
+    worker.run()
+    assert [end.status for end in finished] == ["finished"]
+    assert worker.trainer.backend.compiled and worker.trainer.upgrade is None  # moved before epoch 2
+
+    ready = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir), compiled_ready=lambda: True)
+    ready.run()
+    assert ready.trainer.backend.compiled and ready.trainer.upgrade is None  # built by then: compiled from the start
