@@ -130,12 +130,14 @@ def saliency_rgba(saliency: np.ndarray, opacity: float = 0.45) -> np.ndarray:
     red and blue at full brightness, their opacity growing with |value| up to `opacity` (faint:
     the strokes stay readable under it)."""
     values = np.asarray(saliency, dtype=np.float32)
-    scale = float(np.abs(values).max())
-    strength = np.clip(np.abs(values) / scale, 0, 1) if scale > 0 else np.zeros_like(values)
-    positive = (values > 0)[..., None]
-    rgb = np.where(positive, np.array([239, 83, 80], np.float32), np.array([60, 110, 255], np.float32))
-    alpha = np.round(255 * opacity * strength)[..., None]
-    return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
+    magnitude = np.abs(values)
+    scale = float(magnitude.max())
+    rgba = np.empty((*values.shape, 4), dtype=np.uint8)
+    rgba[...] = (60, 110, 255, 0)  # blue, then red where the values push towards the class
+    rgba[values > 0] = (239, 83, 80, 0)
+    if scale > 0:
+        rgba[..., 3] = np.round(np.minimum(magnitude * np.float32(255 * opacity / scale), 255 * opacity))
+    return rgba
 
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, opacity: float = 0.75) -> np.ndarray:

@@ -47,26 +47,29 @@ class Placement:
     crop: tuple[int, int, int, int]  # top, left, height, width of the ink's box in the source
     box: tuple[int, int, int, int]  # top, left, height, width of the scaled digit in the frame
 
-    def to_source(self, frame_values: np.ndarray) -> np.ndarray:
-        """(28, 28) values -> the source's shape, interpolated linearly; 0 outside the ink's box."""
+    def to_source(self, frame_values: np.ndarray, step: int = 1) -> np.ndarray:
+        """(28, 28) values -> the source's shape, interpolated linearly; 0 outside the ink's box.
+        `step` > 1 samples every step-th source pixel (at the centre of each step x step block):
+        a picture drawn scaled up anyway (the pad's overlay) costs step**2 times less to make."""
         values = np.asarray(frame_values, dtype=FLOAT).reshape(FRAME, FRAME)
-        rows = _back_weights(self.source_shape[0], self.crop[0], self.crop[2], self.box[0], self.box[2])
-        cols = _back_weights(self.source_shape[1], self.crop[1], self.crop[3], self.box[1], self.box[3])
+        rows = _back_weights(self.source_shape[0], self.crop[0], self.crop[2], self.box[0], self.box[2], step)
+        cols = _back_weights(self.source_shape[1], self.crop[1], self.crop[3], self.box[1], self.box[3], step)
         return rows @ values @ cols.T
 
 
-def _back_weights(source: int, crop_start: int, crop_size: int, box_start: int, box_size: int) -> np.ndarray:
-    """(source, FRAME) matrix: each source pixel's linear interpolation weights over frame pixels."""
-    pixel = np.arange(source, dtype=np.float64)
+def _back_weights(source: int, crop_start: int, crop_size: int, box_start: int, box_size: int,
+                  step: int = 1) -> np.ndarray:
+    """(source / step, FRAME) matrix: each sampled source pixel's linear interpolation weights over frame pixels."""
+    pixel = np.arange(0, source, step, dtype=np.float64) + (step - 1) / 2
     position = box_start + (pixel + 0.5 - crop_start) * box_size / crop_size - 0.5  # in frame pixels
     inside = (pixel >= crop_start) & (pixel < crop_start + crop_size)
     position = np.clip(position, 0, FRAME - 1)
     low = np.floor(position).astype(int)
     high = np.minimum(low + 1, FRAME - 1)
     upper = position - low
-    weights = np.zeros((source, FRAME), dtype=np.float64)
-    np.add.at(weights, (np.arange(source), low), (1 - upper) * inside)
-    np.add.at(weights, (np.arange(source), high), upper * inside)
+    weights = np.zeros((len(pixel), FRAME), dtype=np.float64)
+    np.add.at(weights, (np.arange(len(pixel)), low), (1 - upper) * inside)
+    np.add.at(weights, (np.arange(len(pixel)), high), upper * inside)
     return weights.astype(FLOAT)
 
 

@@ -229,8 +229,8 @@ def hover(qtbot, strips, layer: int, unit: int) -> None:
     qtbot.mouseMove(strips, unit_point(strips, layer, unit))
 
 
-def test_hovering_a_unit_says_what_feeds_it_and_a_click_lists_its_test_images(qtbot, make_window):
-    window = make_window()
+def test_hovering_a_unit_says_what_feeds_it_and_a_click_lists_its_test_images(qtbot, make_window, tiny_dataset_dir):
+    window = make_window(data_dir=tiny_dataset_dir)  # not the real MNIST: this test must run without it
     drawing = window.drawing
     draw_stroke(qtbot, drawing.pad, ONE)
     strips = drawing.activations
