@@ -1,7 +1,6 @@
 """The engine on a busy machine, and from an empty compile cache: ratios measured in one run.
 
     python bench/bench_busy.py [--quick] [--data-dir DIR] [--against OLD_CHECKOUT] [--no-window]
-    python bench/bench_busy.py --adapter  (only the adaptive thread count against all threads)
 
 Starts CPU-bound processes itself (`python -c "while True: pass"`, as many as asked) and stops
 them again, and prints three tables, then a summary of the figures issue 13 asks for, each
@@ -324,50 +323,6 @@ def summary(figures: dict[str, float]) -> None:
     print(flush=True)
 
 
-def adapter_against_fixed(data_dir: str, rounds: int = 40, batches: int = 100) -> None:
-    """--adapter: in this process, the compiled step choosing its thread count (core/engine/thread_count.py)
-    against the same step kept on all kernel threads, chunks of `batches` batches alternating, per
-    optimizer (the first 4 rounds left out). The idle cost of the adapter's probes, or its gain
-    under load."""
-    from core.data.dataset import load_dataset
-    from core.data.sparse_images import SparseImages
-    from core.engine import thread_count
-    from core.engine.config import TrainConfig
-    from core.engine.network import MLP, ParameterBuffer, TrainingStep
-    from core.engine.optim import make_optimizer
-
-    dataset = load_dataset(data_dir)
-    images = SparseImages.from_images(dataset.train_images)
-    adaptive_plan = thread_count.ThreadCountAdapter.plan
-    order = np.random.default_rng(0).permutation(len(dataset.train_images))
-    print(f"before: {load_average()}", flush=True)
-    print("\n| optimizer | adaptive us/batch | all threads us/batch | adaptive / all threads | ended on |")
-    print("|---|---:|---:|---:|---:|")
-    try:
-        for name in OPTIMIZERS:
-            config = TrainConfig.for_optimizer(name)
-            runs = {}
-            for label in ("adaptive", "fixed"):
-                model = MLP.initialized(config.layer_sizes, config.seed)
-                runs[label] = (model, make_optimizer(config, model.flat.size), TrainingStep(config.layer_sizes, 64),
-                               ParameterBuffer(config.layer_sizes), [])
-            for r in range(rounds):
-                start = (r * batches) % (len(order) // 64 - batches) * 64
-                rows = order[start:start + batches * 64]
-                for label, (model, optimizer, step, grads, seconds) in runs.items():
-                    thread_count.ThreadCountAdapter.plan = (adaptive_plan if label == "adaptive"
-                                                            else lambda self, count: [(self.most, count)])
-                    started = time.perf_counter()
-                    step.train_batches(model, images, rows, dataset.train_labels[rows], grads, optimizer, config.lr)
-                    seconds.append((time.perf_counter() - started) / batches)
-            adaptive, fixed = (np.array(runs[label][4][4:]) for label in ("adaptive", "fixed"))
-            print(f"| {name} | {np.median(adaptive) * 1e6:.0f} | {np.median(fixed) * 1e6:.0f} | "
-                  f"{describe(adaptive / fixed)} | {runs['adaptive'][2]._threads.threads} thread(s) |", flush=True)
-    finally:
-        thread_count.ThreadCountAdapter.plan = adaptive_plan
-    print(f"\nafter:  {load_average()}\n", flush=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
@@ -375,8 +330,6 @@ def main() -> int:
                         help="3 rounds, 1 first run (a few minutes idle; 10-15 minutes at load 10)")
     parser.add_argument("--against", type=Path, help="another checkout of the project to compare with")
     parser.add_argument("--no-window", action="store_true", help="skip the in-window turns")
-    parser.add_argument("--adapter", action="store_true",
-                        help="only: the adaptive thread count against all threads, in this process (~20 s idle)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "OPTIMIZER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the competing processes (finally)
@@ -387,9 +340,6 @@ def main() -> int:
     data_dir = str(resolve_data_dir(args.data_dir))
     if args.child:
         return child(*args.child, data_dir)
-    if args.adapter:
-        adapter_against_fixed(data_dir)
-        return 0
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; "
           f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(the project default)')}\n")
