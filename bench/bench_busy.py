@@ -273,10 +273,13 @@ def timed_command(root: Path, data_dir: str, cache: Path, home: Path) -> tuple[f
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def wait_for_background_build(cache: Path, started: float) -> float:
+def wait_for_background_build(cache: Path, started: float, timeout: float = 900) -> float:
     """Seconds from `started` until no process builds kernels into `cache` any more (a first run
     trains with NumPy while one does: core/engine/compile_process.py); the warm run comes after."""
-    while list(cache.rglob("mnist-mlp-compiling.pid")):
+    from core.engine.compile_process import LOCK_NAME, building
+
+    deadline = time.monotonic() + timeout
+    while any(building(lock.parent) for lock in cache.rglob(LOCK_NAME)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return time.perf_counter() - started
 

@@ -137,8 +137,7 @@ def train(args) -> int:
         print(f"error: {save_error}; {_rescue(trained, end.status, recorder, args)}", file=sys.stderr)
         return 1
     if elsewhere is not None and not args.json and elsewhere.running():
-        print(f"the compiled kernels are still being built in the background (process {elsewhere.pid}); "
-              "the next run will use them")
+        print("the compiled kernels are still being built in the background; the next run will use them")
     if recorder is not None and recorder.failure is not None:
         print(f"warning: the run could not be recorded in the history: {recorder.failure}", file=sys.stderr)
     elif recorder is not None and not args.json:

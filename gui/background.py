@@ -39,11 +39,18 @@ class BackgroundTask(QRunnable):
             self.relay.done.emit(result)
 
 
-def run_in_background(function: Callable, *args, done: Callable, failed: Callable | None = None) -> BackgroundTask:
+def run_in_background(function: Callable, *args, done: Callable, failed: Callable | None = None,
+                      then: Callable | None = None) -> BackgroundTask:
+    """Run `function(*args)` in Qt's pool; `done(result)` or `failed(message)` on the GUI thread,
+    then `then()` either way. Every slot is connected before the task starts: a signal emitted
+    before a connection is made reaches only the receivers connected at that moment."""
     task = BackgroundTask(function, *args)
     task.relay.done.connect(done)
     if failed is not None:
         task.relay.failed.connect(failed)
+    if then is not None:
+        task.relay.done.connect(then)
+        task.relay.failed.connect(then)
     QThreadPool.globalInstance().start(task)
     return task
 
@@ -57,10 +64,8 @@ class BackgroundTasks(QObject):
         self._tasks: set[BackgroundTask] = set()
 
     def start(self, function: Callable, *args, done: Callable, failed: Callable | None = None) -> BackgroundTask:
-        task = run_in_background(function, *args, done=done, failed=failed)
+        task = run_in_background(function, *args, done=done, failed=failed, then=self._forget_finished)
         self._tasks.add(task)
-        task.relay.done.connect(self._forget_finished)
-        task.relay.failed.connect(self._forget_finished)
         return task
 
     def __len__(self) -> int:

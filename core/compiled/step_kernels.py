@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.compiled.kernels import _compile, numba, prange
+from core.compiled.kernels import THREADS, _compile, numba, prange
 
 if numba is not None:
     from llvmlite import ir
@@ -104,9 +104,10 @@ def optimizer_update(kind, params, grads, first, second, settings, parts):  # pr
 # The parts each batch is split in (fewer when the batch has fewer rows), whatever the number of
 # kernel threads: one thread takes them in turn, two take one each. The partition sets the order
 # of the sums, so fixing it makes a run's numbers the same on one thread or two (the thread count
-# can then follow the load during a run: core/engine/thread_count.py). Two, for this 2-core
-# machine: a machine with more cores uses two of them for the step.
-PARTS = 2
+# can then follow the load during a run: core/engine/thread_count.py, which moves between one
+# thread and all of them). As many as the kernel threads, and at least two (so that a one-thread
+# process computes what a two-core machine does): a machine with more cores uses them all.
+PARTS = max(2, THREADS)
 
 
 if numba is not None:

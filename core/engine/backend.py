@@ -1,10 +1,12 @@
-"""Which path trains a run, the compiled kernels or NumPy: decided once, where the run is built.
+"""Which path trains a run, the compiled kernels or NumPy: decided where the run is built.
 
 Both paths compute the same step (core/engine/network.py holds them side by side, the NumPy one
 being the readable definition the tests pin the compiled one to). The decision used to be taken
 twice, by the training step and by the optimizer, and when the two disagreed the run silently
 took the slow path; now a `Backend` makes the step, the optimizer, the images the step reads
-and the shuffle, all from one choice.
+and the shuffle, all from one choice. The one change: a first run that starts with NumPy while
+its kernels are built by another process moves to them between epochs (Trainer.upgrade,
+core/engine/compile_process.py), and then takes all of these from the compiled backend at once.
 
 `Backend.choose()` takes the compiled path when numba is there (MNIST_MLP_KERNELS=numpy turns it
 off at import: core/compiled/kernels.py); `Backend.choose("numpy")` takes the NumPy path in any

@@ -2,7 +2,8 @@
 
 A run yields RunStart first, then a ChunkEnd for each call of the compiled step (a chunk of
 batches, about CHUNK_SECONDS of training), EpochEnd at each epoch's end, and RunEnd last;
-LearningRateChanged and Paused when the user steers it.
+LearningRateChanged and Paused when the user steers it; BackendChanged when a first run moves
+from NumPy to the compiled kernels built meanwhile.
 """
 
 from __future__ import annotations

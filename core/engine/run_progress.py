@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.engine.events import ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart
+from core.engine.events import BackendChanged, ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart
 
 REPORTS_PER_SECOND = 5
 
@@ -73,12 +73,20 @@ class RunProgress:
         self._epochs: list[EpochEnd] = []
         self._latest: ChunkEnd | None = None
         self._first_step = 0  # global index of the first pending loss
+        # the ETA's rate is measured from here (batches done, seconds): the run's start, or its
+        # move to the compiled kernels (BackendChanged), after which the earlier rate says nothing
+        self._rate_from = (0, 0.0)
 
     def observe(self, event) -> Progress | None:
         """Take one event of Trainer.run(); the report to show now, or None."""
         if isinstance(event, RunStart):
             self.start = event
             self._first_step = event.batches_done
+            self._rate_from = (event.batches_done, 0.0)
+            return None
+        if isinstance(event, BackendChanged):
+            pending = sum(len(losses) for losses in self._losses)
+            self._rate_from = (self._first_step + pending, self._latest.elapsed if self._latest is not None else 0.0)
             return None
         if isinstance(event, ChunkEnd):
             self._losses.append(event.losses)
@@ -106,7 +114,9 @@ class RunProgress:
         event, start = self._latest, self.start
         losses = np.concatenate(self._losses)
         done = self._first_step + len(losses)
-        rate = (done - start.batches_done) / event.elapsed if event.elapsed > 0 else 0.0
+        batches_from, seconds_from = self._rate_from
+        seconds = event.elapsed - seconds_from
+        rate = (done - batches_from) / seconds if seconds > 0 else 0.0
         seconds_left = (start.total_batches - done) / rate if rate > 0 else float("nan")
         progress = BatchProgress(event.epoch, start.epochs, event.batch, start.batches_per_epoch, losses,
                                  self._first_step, event.samples_per_second, event.elapsed, seconds_left)

@@ -4,7 +4,9 @@
 QThread (core/engine/run_progress.py turns its events into the window's reports). The caller owns
 the run's RunControl (core/engine/run_control.py): pause, resume, stop and a new learning rate
 may come from any thread and take effect between chunks of batches (CHUNK_SECONDS). The path
-that trains (compiled or NumPy) is the run's Backend, chosen once here (core/engine/backend.py).
+that trains (compiled or NumPy) is the run's Backend, chosen here (core/engine/backend.py); a
+first run that starts with NumPy while another process builds the kernels moves to them between
+epochs (`upgrade`, core/engine/compile_process.py), with a BackendChanged event.
 """
 
 from __future__ import annotations
@@ -310,7 +312,7 @@ class Trainer:
         yield RunEnd(status, history.test_acc, message, elapsed_before, position.epochs_done)
 
     def _compiled_kernels_ready(self) -> bool:
-        if self.upgrade is None or self.backend.compiled or self.config.augment:  # augmented images stay dense
+        if self.upgrade is None or self.backend.compiled:
             return False
         if not Backend.choose(None, self.config.layer_sizes).compiled:  # no numba, or no hidden layer
             self.upgrade = None
@@ -318,15 +320,21 @@ class Trainer:
         return self.upgrade()
 
     def _move_to_compiled(self, step: TrainingStep, images):
-        """The same run on the compiled backend from here: its step, its images and its optimizer,
-        whose state (velocity, moments, step count) goes on as it was."""
+        """The same run on the compiled backend from here: its step, its images (an augmented run's
+        are made again for the compiled step, from the same seeds: the same distortions) and its
+        optimizer, whose state (velocity, moments, step count) goes on as it was."""
         self.upgrade = None
         self.backend = Backend.choose("compiled", self.config.layer_sizes)
         optimizer = self.backend.optimizer(self.config, self.model.flat.size)
         optimizer.load_state(self.optimizer.state())
         self.optimizer = optimizer
-        return (self.backend.step(self.config.layer_sizes, self.config.batch_size),
-                self.backend.training_images(self.splits.train_images))
+        if self._epoch_images is not None:
+            self._epoch_images.close()
+            self._epoch_images = EpochImages(self.splits.train_images, self.config.seed, sparse=True)
+            images = None
+        else:
+            images = self.backend.training_images(self.splits.train_images)
+        return self.backend.step(self.config.layer_sizes, self.config.batch_size), images
 
     def _keep_up_with_the_model(self, losses: np.ndarray, last_good: _Snapshot) -> int | None:
         """After a chunk (or as much of it as was trained: the batches up to the first UNTRAINED),

@@ -1,5 +1,6 @@
-"""A first run's kernels built by another process: one process however many runs start, its lock
-cleaned up, a stale lock taken over, and a run that finds nothing to build compiles nothing."""
+"""A first run's kernels built by another process: one build however many runs start, held by a
+lock that ends with its process, a failed build remembered, and nothing started when there is
+nothing to build."""
 
 import os
 import subprocess
@@ -7,12 +8,12 @@ import sys
 
 import pytest
 
-from core.compiled import kernels, step_kernels
+from core.compiled import kernels
 from core.engine import compile_process
-from core.engine.compile_process import LOCK_NAME, compile_elsewhere
+from core.engine.compile_process import FAILED_NAME, LOCK_NAME, building, compile_elsewhere
 
-pytestmark = pytest.mark.skipif(not kernels.AVAILABLE or os.name == "nt",
-                                reason="needs numba (and a POSIX system) to build kernels elsewhere")
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE or compile_process.fcntl is None,
+                                reason="needs numba and flock (POSIX) to build kernels elsewhere")
 WAITING = [sys.executable, "-c", "import sys; sys.stdin.read()"]  # runs until its stdin closes
 
 
@@ -24,54 +25,65 @@ def uncached(monkeypatch):
     return state
 
 
-def test_a_first_run_starts_one_process_and_a_second_run_watches_it(tmp_path, uncached, monkeypatch):
-    started: list[subprocess.Popen] = []
+@pytest.fixture
+def started(monkeypatch):
+    """The processes compile_elsewhere starts, with a stdin the test can close to end them."""
+    processes: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
 
     def popen(command, **options):
-        started.append(real_popen(command, **{**options, "stdin": subprocess.PIPE}))
-        return started[-1]
+        processes.append(real_popen(command, **{**options, "stdin": subprocess.PIPE}))
+        return processes[-1]
 
     monkeypatch.setattr(compile_process.subprocess, "Popen", popen)
+    yield processes
+    for process in processes:
+        process.stdin.close()
+        process.wait(60)
+
+
+def test_a_first_run_starts_one_build_and_a_second_run_watches_it(tmp_path, uncached, started):
     first = compile_elsewhere(WAITING, tmp_path)
     second = compile_elsewhere(WAITING, tmp_path)
-    try:
-        assert len(started) == 1, "the second run does not compile again"
-        assert first.process is started[0] and second.process is None
-        assert (tmp_path / LOCK_NAME).read_text() == str(started[0].pid) == str(second.pid)
-        assert first.running() and second.running()
-        assert not first.ready() and not second.ready()
-    finally:
-        started[0].stdin.close()
-        started[0].wait(60)
-    (tmp_path / LOCK_NAME).unlink()  # what the real process does at its end
-    uncached["cached"] = True
+    assert len(started) == 1, "the second run does not build again"
+    assert first.process is started[0] and second.process is None
+    assert building(tmp_path), "the child holds the lock after the run that started it let go of its copy"
+    assert first.running() and second.running()
+    assert not first.ready() and not second.ready()
+
+    started[0].stdin.close()
+    started[0].wait(60)
+    assert not building(tmp_path), "the lock ends with its process, however it ends"
     assert not first.running() and not second.running()
-    assert first.ready() and second.ready() and first.wait(0)
+    assert not first.ready(), "ended, but nothing in the cache: the run stays on NumPy"
+    uncached["cached"] = True
+    second._ready = False
+    assert first.wait(0) and second.ready()
 
 
-def test_a_process_that_left_no_kernels_leaves_the_run_on_numpy(tmp_path, uncached):
+def test_a_lock_file_left_by_a_killed_build_is_no_obstacle(tmp_path, uncached, started):
+    killed = compile_elsewhere(WAITING, tmp_path)
+    started[0].kill()
+    started[0].wait(60)
+    assert (tmp_path / LOCK_NAME).exists() and not killed.running()
+    again = compile_elsewhere(WAITING, tmp_path)
+    assert again.process is started[1] and again.running()
+
+
+def test_a_failed_build_is_remembered_and_later_runs_prepare_in_process(tmp_path, uncached, monkeypatch):
+    def broken():
+        raise RuntimeError("LLVM ran out of memory")
+
+    monkeypatch.setattr(compile_process, "_prepare_training_step", broken)
+    assert compile_process.main([str(tmp_path)]) == 1
+    assert "LLVM ran out of memory" in (tmp_path / FAILED_NAME).read_text()
+    assert compile_elsewhere(WAITING, tmp_path) is None
+
+
+def test_a_build_that_exits_with_an_error_leaves_the_run_on_numpy(tmp_path, uncached):
     failing = compile_elsewhere([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
     assert failing.process.wait(60) == 3
     assert not failing.wait(5) and not failing.ready()
-
-
-def test_a_stale_lock_is_taken_over(tmp_path, uncached):
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait(60)
-    (tmp_path / LOCK_NAME).write_text(str(gone.pid))  # its process was killed before cleaning up
-    elsewhere = compile_elsewhere([sys.executable, "-c", "pass"], tmp_path)
-    assert elsewhere is not None and elsewhere.process is not None and elsewhere.pid != gone.pid
-    assert (tmp_path / LOCK_NAME).read_text() == str(elsewhere.pid)
-    elsewhere.process.wait(60)
-
-
-def test_a_lock_being_written_is_not_taken_for_stale(tmp_path, uncached):
-    (tmp_path / LOCK_NAME).write_text("")  # created, its process id not written yet
-    elsewhere = compile_elsewhere([sys.executable, "-c", "raise SystemExit(1)"], tmp_path)
-    assert elsewhere.process is None and elsewhere.running()
-    (tmp_path / LOCK_NAME).unlink()
-    assert not elsewhere.running()
 
 
 def test_nothing_is_started_when_the_kernels_are_cached_or_the_folder_cannot_be_written(tmp_path, uncached):
@@ -84,12 +96,17 @@ def test_nothing_is_started_when_the_kernels_are_cached_or_the_folder_cannot_be_
     assert not list(tmp_path.glob(f"**/{LOCK_NAME}"))
 
 
-def test_the_compiling_process_builds_the_step_and_removes_its_own_lock(tmp_path):
-    lock = tmp_path / LOCK_NAME
-    lock.write_text(str(os.getpid()))
-    assert compile_process.main([str(lock)]) == 0
-    assert not lock.exists()
-    assert compile_process._cached(step_kernels.train_steps)
-    lock.write_text("12345678")  # another process's lock: not ours to remove
-    assert compile_process.main([str(lock)]) == 0 and lock.exists()
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Python's safe path (-P) is new in 3.11")
+def test_the_building_process_finds_the_package_whatever_its_working_folder(tmp_path, uncached):
+    """It runs `-m core.engine.compile_process` with PYTHONPATH set, so even with Python's safe
+    path (the working folder not on sys.path) the package is found."""
+    probe = [sys.executable, "-P", "-c", "import core.engine.compile_process"]
+    environment_before = dict(os.environ)
+    process = compile_elsewhere(probe, tmp_path).process
+    assert process.wait(120) == 0
+    assert dict(os.environ) == environment_before, "the child's environment is its own"
 
+
+def test_the_building_process_builds_the_step_and_leaves_no_failure(tmp_path):
+    assert compile_process.main([str(tmp_path)]) == 0
+    assert not (tmp_path / FAILED_NAME).exists()

@@ -6,7 +6,7 @@ import pytest
 
 from core.data.dataset import load_dataset
 from core.engine.config import TrainConfig
-from core.engine.events import ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart
+from core.engine.events import BackendChanged, ChunkEnd, EpochEnd, LearningRateChanged, Paused, RunEnd, RunStart
 from core.engine.run_progress import REPORTS_PER_SECOND, RunProgress, Throttle
 from core.engine.trainer import Trainer
 
@@ -100,3 +100,14 @@ def test_a_real_runs_reports_carry_its_whole_history(tiny_dataset_dir):
     losses = np.concatenate([report.batches.new_losses for report in reports if report.batches])
     assert losses.tolist() == trainer.history.batch_losses
     assert [event.loss for report in reports for event in report.epochs] == trainer.history.epoch_losses
+
+
+def test_after_a_move_to_the_compiled_kernels_the_time_left_comes_from_the_batches_since():
+    clock = FakeClock()
+    progress = RunProgress(clock=clock)
+    progress.observe(RunStart(epochs=3, batches_per_epoch=10, batches_done=0))
+    progress.observe(chunk(1, 10, [1.0] * 10, elapsed=10.0))  # NumPy: 1 batch a second
+    progress.observe(BackendChanged(2, "compiled"))
+    clock.now += 1.0  # past the throttle's interval
+    report = progress.observe(chunk(2, 10, [1.0] * 10, elapsed=12.0))  # compiled: 5 a second
+    assert report.batches.seconds_left == pytest.approx((30 - 20) / 5)  # not (30 - 20) / (20 / 12)

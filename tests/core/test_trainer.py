@@ -257,8 +257,24 @@ def test_a_numpy_run_moves_to_the_compiled_kernels_between_epochs_once_they_are_
     np.testing.assert_allclose(moving.model.flat, plain.model.flat, rtol=1e-3, atol=1e-4)
 
 
-def test_a_numpy_run_without_a_ready_upgrade_stays_on_numpy(dataset):
-    trainer = Trainer(small_config(epochs=2, augment=True), dataset, backend="numpy")
-    trainer.upgrade = lambda: True  # augmented epochs are made for one backend: it stays
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: there is nothing to move to")
+def test_an_augmented_run_moves_too_with_the_same_distorted_images(dataset):
+    """Its epoch images are made again for the compiled step from the same seeds: the curve stays
+    the all-NumPy augmented run's."""
+    moving = Trainer(small_config(epochs=2, augment=True), dataset, backend="numpy")
+    moving.upgrade = lambda: len(moving.history.epoch_losses) == 1
+    events = run_all(moving)
+    plain = Trainer(small_config(epochs=2, augment=True), dataset, backend="numpy")
+    run_all(plain)
+    assert [event for event in events if isinstance(event, BackendChanged)] == [BackendChanged(2, "compiled")]
+    assert moving.backend.compiled
+    assert moving.history.batch_losses == pytest.approx(plain.history.batch_losses, rel=1e-3)
+
+
+def test_a_numpy_run_whose_kernels_are_not_ready_stays_on_numpy(dataset):
+    trainer = Trainer(small_config(epochs=2), dataset, backend="numpy")
+    asked = []
+    trainer.upgrade = lambda: asked.append(True) and False
     assert not any(isinstance(event, BackendChanged) for event in run_all(trainer))
     assert not trainer.backend.compiled
+    assert len(asked) == (2 if kernels.AVAILABLE else 0)  # without numba it is not even asked
