@@ -6,7 +6,9 @@ field carries its own limits and help: nobody re-types a default or a range.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from core.data.dataset import CLASS_COUNT, INPUT_SIZE  # noqa: F401 (the network's shape is the data's)
@@ -31,6 +33,17 @@ MAX_EPOCHS = 10000
 MAX_HIDDEN_LAYERS = 16
 MAX_BATCH_SIZE = 60000  # MNIST's training set
 MAX_DECAY_RATE = 0.9999  # momentum and Adam's betas: below 1, and what the window's four decimals show
+# What files written before the limits above (which are for new input: the CLI's flags, the
+# window's fields) may hold and still load and resume: each rate only in its mathematical domain.
+FILE_DOMAINS = {
+    "lr": ("a positive number", lambda value: math.isfinite(value) and value > 0),
+    "eps": ("a positive number", lambda value: math.isfinite(value) and value > 0),
+    "lr_decay": ("in (0, 1]", lambda value: 0 < value <= 1),
+    "momentum": ("in [0, 1)", lambda value: 0 <= value < 1),
+    "beta1": ("in [0, 1)", lambda value: 0 <= value < 1),
+    "beta2": ("in [0, 1)", lambda value: 0 <= value < 1),
+}
+_from_a_file = contextvars.ContextVar("from_a_file", default=False)  # set while from_dict/replace build one
 
 
 @dataclass(frozen=True)
@@ -89,12 +102,18 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Refuse settings that could only fail later, mid-run: each field against its Setting's limits."""
+        """Refuse settings that could only fail later, mid-run: each field against its Setting's
+        limits (a config read from a file, or derived from one: its rates only within FILE_DOMAINS)."""
         problems = []
+        lenient = _from_a_file.get()
         for field, spec in settings_of(type(self)):
             value = getattr(self, field.name)
             if isinstance(field.default, bool) and not isinstance(value, bool):
                 problems.append(f"{field.name} must be true or false")
+            elif lenient and field.name in FILE_DOMAINS:
+                words, allowed = FILE_DOMAINS[field.name]
+                if not (isinstance(value, (int, float)) and allowed(value)):
+                    problems.append(f"{spec.noun or field.name.replace('_', ' ')} must be {words}")
             elif problem := spec.problem(field.name, value):
                 problems.append(problem)
         if problems:
@@ -105,7 +124,13 @@ class TrainConfig:
         return (INPUT_SIZE, *self.hidden, CLASS_COUNT)
 
     def replace(self, **changes) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`; the rates it keeps are checked as a file's (a run saved before
+        today's limits can still be resumed for more epochs)."""
+        token = _from_a_file.set(True)
+        try:
+            return dataclasses.replace(self, **changes)
+        finally:
+            _from_a_file.reset(token)
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
@@ -120,7 +145,11 @@ class TrainConfig:
             raise ConfigError(f"settings must be a JSON object, not {type(values).__name__}")
         typed = {field.name: _typed_setting(field.name, values[field.name], field.default)
                  for field in dataclasses.fields(cls) if field.name in values}
-        return cls(**typed)
+        token = _from_a_file.set(True)
+        try:
+            return cls(**typed)
+        finally:
+            _from_a_file.reset(token)
 
 
 def optimizer_defaults(name: str) -> dict[str, float]:

@@ -59,3 +59,23 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as raised:
         TrainConfig(epochs=0, seed=-1, augment=1)
     assert str(raised.value).count(";") == 2
+
+
+@pytest.mark.parametrize("field, value", [("beta2", 0.99999), ("momentum", 0.99995), ("lr", 1e-9),
+                                          ("eps", 1e-16), ("lr_decay", 0.0005)])
+def test_a_file_written_before_the_limits_still_loads_and_resumes(field, value):
+    """The limits are for new input; a saved run's rates need only be in their domain."""
+    with pytest.raises(ConfigError):
+        TrainConfig(**{field: value})  # typed into the CLI or the window: refused
+    saved = {**TrainConfig().to_dict(), field: value}
+    loaded = TrainConfig.from_dict(saved)
+    assert getattr(loaded, field) == value
+    assert getattr(loaded.replace(epochs=40), field) == value  # resumed for more epochs
+    with pytest.raises(ConfigError, match="epochs"):
+        loaded.replace(epochs=0)  # what the resume changes is checked as new input
+
+
+@pytest.mark.parametrize("field, value", [("beta2", 1.0), ("lr", 0.0), ("eps", math.inf), ("lr_decay", 1.5)])
+def test_a_file_with_a_rate_outside_its_domain_is_refused(field, value):
+    with pytest.raises(ConfigError, match="(?i)" + (field.replace("_", " ") if field != "lr" else "learning rate")):
+        TrainConfig.from_dict({**TrainConfig().to_dict(), field: value})
