@@ -19,7 +19,6 @@ from core.atomic_file import check_writable_target, remove_stray_temp_files
 from core.data.dataset import Dataset, has_dataset_files, load_dataset, resolve_data_dir
 from core.data.download import DownloadProgress, download_mnist
 from core.engine.compile_process import ELSEWHERE_MESSAGE, compile_elsewhere
-from core.engine.config import TrainConfig
 from core.engine.events import BackendChanged, EpochEnd, RunEnd
 from core.engine.kernel_preparation import start_preparing
 from core.engine.run_progress import RunProgress
@@ -81,10 +80,6 @@ def fetch_mnist(folder: Path, quiet: bool = False) -> Path:
     return path
 
 
-def config_from_args(args) -> TrainConfig:
-    return config_from_flags(args)
-
-
 def train(args) -> int:
     if args.save:
         check_writable_target(args.save)  # before the training, not after it
@@ -107,7 +102,7 @@ def train(args) -> int:
         trainer = Trainer.from_checkpoint(load_checkpoint(args.resume), dataset, epochs=args.epochs, source=args.resume,
                                           backend=backend)
     else:
-        trainer = Trainer(config_from_args(args), dataset, backend=backend)
+        trainer = Trainer(config_from_flags(args), dataset, backend=backend)
     if elsewhere is not None:
         trainer.upgrade = elsewhere.ready
     config = trainer.config

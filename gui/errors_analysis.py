@@ -32,7 +32,7 @@ class ErrorsAnalysis(QObject):
         self.view, self.current, self.data, self.tabs = view, current, data, tabs
         self.is_training, self.messages = is_training, messages
         self.pending = False  # the current model has not been scored since it changed
-        self._evaluated_name = ""  # the model being scored: the current one may change meanwhile
+        self._latest_request = 0  # scorings finish in any order: only the latest request's is shown
         self._tasks = BackgroundTasks(self)
         current.changed.connect(self._on_model_changed)
         view.evaluate_requested.connect(self.evaluate)
@@ -57,22 +57,25 @@ class ErrorsAnalysis(QObject):
         self.pending = False
         self.view.set_busy(f"Evaluating {name}…")
 
+        self._latest_request += 1
+        request = self._latest_request
+
         def start() -> None:
             dataset = self.data.dataset
-            self._evaluated_name = name
 
-            def score() -> tuple[Evaluation, np.ndarray]:  # the images travel with their scores
-                return evaluate(model, dataset.test_images, dataset.test_labels, dataset.class_names), \
-                    dataset.test_images
+            def score() -> tuple[int, str, Evaluation, np.ndarray]:  # the name and images travel with the scores
+                return request, name, evaluate(model, dataset.test_images, dataset.test_labels,
+                                               dataset.class_names), dataset.test_images
 
             self._tasks.start(score, done=self._on_evaluated, failed=self._on_evaluation_failed)
 
         self.data.with_dataset(start, missing=lambda message: self.view.clear(f"No dataset to evaluate on: {message}"))
 
     @Slot(object)
-    def _on_evaluated(self, result: tuple[Evaluation, np.ndarray]) -> None:
-        evaluation, images = result
-        self.view.set_evaluation(evaluation, images, self._evaluated_name)
+    def _on_evaluated(self, result: tuple[int, str, Evaluation, np.ndarray]) -> None:
+        request, name, evaluation, images = result
+        if request == self._latest_request:  # else a newer model's scoring is on its way
+            self.view.set_evaluation(evaluation, images, name)
 
     @Slot(str)
     def _on_evaluation_failed(self, message: str) -> None:

@@ -106,12 +106,12 @@ def test_without_a_display_the_window_says_so_instead_of_crashing():
 
 
 def test_train_patience_reaches_the_config():
-    from cli.commands import config_from_args
     from cli.parser import build_parser
+    from cli.train_flags import config_from_flags
 
     args = build_parser().parse_args(["train", "--patience", "4"])
-    assert config_from_args(args).patience == 4
-    assert config_from_args(build_parser().parse_args(["train"])).patience == 0
+    assert config_from_flags(args).patience == 4
+    assert config_from_flags(build_parser().parse_args(["train"])).patience == 0
 
 
 def test_train_extra_data_adds_a_personal_set_to_the_training_images(tmp_path, tiny_dataset_dir, capsys):

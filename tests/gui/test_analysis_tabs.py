@@ -307,3 +307,23 @@ def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, wi
     assert window.data.with_dataset(lambda: called.append("map"))
     qtbot.waitUntil(lambda: window.dataset is not None and len(called) == 2, timeout=10_000)
     assert called == ["errors", "map"]
+
+
+def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, tiny_dataset_dir):
+    """Scorings run in the background and may end in any order: the Errors tab shows the latest
+    request's, under that model's name, never an older model's under a newer name."""
+    from core.analysis.evaluation import evaluate
+
+    dataset = load_dataset(tiny_dataset_dir)
+    window.tabs.setCurrentWidget(window.errors)
+    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    shown = window.errors.status.text()
+    analysis = window.analysis
+    older = analysis._latest_request
+    analysis._latest_request += 1  # a newer model's scoring was asked for meanwhile
+    model = window.current_model.model
+    stale = evaluate(model, dataset.test_images[:50], dataset.test_labels[:50], dataset.class_names)
+    analysis._on_evaluated((older, "an older model", stale, dataset.test_images[:50]))
+    assert window.errors.status.text() == shown and "an older model" not in shown
+    analysis._on_evaluated((analysis._latest_request, "the newer model", stale, dataset.test_images[:50]))
+    assert window.errors.status.text().startswith("the newer model: ")
