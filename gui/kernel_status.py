@@ -29,7 +29,7 @@ class KernelStatus(QObject):
             preparation = start_preparing()
         self.preparation = preparation  # None while another process builds the kernels
         self._panel = panel
-        self._shown = ""
+        self._shown: int | None = None  # the panel's message count after its own last message
         self._then = ""
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -40,22 +40,23 @@ class KernelStatus(QObject):
         `then`; returns False (showing nothing) when there is nothing to wait for."""
         if self.preparation is None or self.preparation.done or not self.preparation.first_run:
             return False  # (built elsewhere: the run trains with NumPy meanwhile, it waits for nothing)
-        self._then, self._shown = then, ""
+        self._then, self._shown = then, None
         self._refresh()
         self._timer.start()
         return True
 
     def _refresh(self) -> None:
-        if self._shown and self._panel.progress.format() != self._shown:
+        if self._shown is not None and self._panel.messages_shown != self._shown:
             self._timer.stop()  # the run took the message over (progress, stop, its end)
             return
         if self.preparation.done:
             self._timer.stop()
-            self._shown = ""
+            self._shown = None
             self._panel.show_message(self._then)
             return
         preparation = self.preparation  # FIRST_RUN_MESSAGE, in two lines short enough for the narrow panel
-        self._shown = f"preparing the kernels… {preparation.seconds:.0f} s"
         step = min(preparation.stages_done + 1, len(STAGES))
         stage = preparation.stage or "starting"
-        self._panel.show_message(self._shown, f"first run only: {stage}, {step} of {len(STAGES)}")
+        self._panel.show_message(f"preparing the kernels… {preparation.seconds:.0f} s",
+                                 f"first run only: {stage}, {step} of {len(STAGES)}")
+        self._shown = self._panel.messages_shown  # the count after its own message: any other changes it

@@ -231,6 +231,8 @@ class TrainingPanel(QWidget):
             button.setMinimumWidth(64)  # below the style's 80 px: the window fits a 1024-px screen
             buttons.addWidget(button)
         self.progress = QProgressBar()
+        self._progress_text = ""  # what the bar says, without the paused mark (the bar's text is display only)
+        self.messages_shown = 0  # counts show_progress/show_message: who showed last can tell it was them
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
@@ -343,7 +345,7 @@ class TrainingPanel(QWidget):
 
     def _on_pause_toggled(self, paused: bool) -> None:
         self._label_pause_button(paused)
-        self.progress.setFormat(self.progress.format().split(PAUSED_SUFFIX)[0] + (PAUSED_SUFFIX if paused else ""))
+        self.progress.setFormat(self._progress_text + (PAUSED_SUFFIX if paused else ""))
         self.pause_toggled.emit(paused)
 
     def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, seconds_left: float) -> None:
@@ -351,9 +353,13 @@ class TrainingPanel(QWidget):
         self.progress.setValue(int(1000 * done))
         # reports queued before the pause still arrive after it: the bar keeps saying it is paused
         paused = PAUSED_SUFFIX if self.pause_button.isChecked() else ""
-        self.progress.setFormat(f"epoch {epoch}/{epochs} · batch {batch}/{batches}{paused}")
+        self._progress_text = f"epoch {epoch}/{epochs} · batch {batch}/{batches}"
+        self.progress.setFormat(self._progress_text + paused)
         self.progress_detail.setText(f"{format_duration(seconds_left)} left")
+        self.messages_shown += 1
 
     def show_message(self, text: str, detail: str = " ") -> None:
+        self._progress_text = text
         self.progress.setFormat(text)
         self.progress_detail.setText(detail)
+        self.messages_shown += 1
