@@ -31,7 +31,8 @@ class DatasetFolder(QObject):
         super().__init__(parent)
         self.panel, self.session, self.settings, self.messages = panel, session, settings, messages
         self.download: MnistDownload | None = None  # the latest download, with its thread and dialog
-        self._after_dataset: list[Callable[[], None]] = []  # what waits for the load in progress
+        # what waits for the load in progress: (then, missing), as with_dataset was asked
+        self._after_dataset: list[tuple[Callable[[], None], Callable[[str], None] | None]] = []
         self._tasks = BackgroundTasks(self)
         self._dataset: Dataset | None = None  # the one loaded, by a run or in the background
         session.dataset_source = lambda: self._dataset
@@ -92,7 +93,7 @@ class DatasetFolder(QObject):
             else:
                 self.messages.error("No dataset", self.missing_message(folder))
             return False
-        self._after_dataset.append(then)
+        self._after_dataset.append((then, missing))
         if len(self._after_dataset) == 1:  # else the load in progress serves this request too
             self.messages.status(f"Loading the dataset in {folder}…")
             self._tasks.start(load_dataset, folder, done=self._on_background_dataset,
@@ -110,8 +111,8 @@ class DatasetFolder(QObject):
         self.adopt(dataset)
         self.messages.clear_status()
         waiting, self._after_dataset = self._after_dataset, []
-        for then in waiting:
-            then()
+        for then, missing in waiting:  # asked again: the folder may have changed during the load
+            self.with_dataset(then, missing)
 
     @Slot(str)
     def _on_background_dataset_failed(self, message: str) -> None:

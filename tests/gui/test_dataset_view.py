@@ -154,3 +154,16 @@ def test_a_new_dataset_starts_over_and_none_brings_the_hint_back(view, dataset):
     view.set_dataset(None)
     assert view.pages.currentWidget() is view.message
     view.next_page()  # harmless without data
+
+
+def test_a_view_that_asked_for_the_dataset_gets_the_folder_chosen_while_it_loaded(qtbot, make_window,
+                                                                                  tiny_dataset_dir, tmp_path):
+    from tests.fake_data import write_dataset
+
+    other = write_dataset(tmp_path / "other")
+    window = make_window(data_dir=tiny_dataset_dir)
+    seen = []
+    window.data.with_dataset(lambda: seen.append(window.data.dataset.folder))
+    window.training_panel.set_data_dir(str(other))  # chosen while the first folder loads
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    assert seen == [other], "answered with the folder chosen now, not the one that was loading"
