@@ -25,6 +25,8 @@ from core.runs.run_history import RunStore, new_run_id
 from gui.training_worker import TrainingWorker
 from gui.worker_thread import WorkerThread
 
+SHUTDOWN_PATIENCE_MS = 60_000  # after the first 5 s: loading MNIST took up to 45 s on a loaded machine
+
 
 class TrainingSession(QObject):
     run_started = Signal(str, object)  # run id, TrainConfig: the run is launched (its dataset may still load)
@@ -119,8 +121,10 @@ class TrainingSession(QObject):
     def shutdown(self) -> None:
         """Stop and wait for the thread: nothing may outlive the window."""
         self.stop()
-        if self.thread is not None:
-            self.thread.shutdown()
+        if self.thread is not None and not self.thread.shutdown():
+            # still inside a step that cannot be interrupted (loading the dataset, under load): a
+            # QThread destroyed while it runs aborts the whole app, so wait for it a while longer
+            self.thread.shutdown(SHUTDOWN_PATIENCE_MS)
 
     # -- the worker's reports, re-emitted with the run's id ----------------------------------------
     @Slot(object)
