@@ -119,8 +119,14 @@ def _compiled_here(name: str) -> bool:
 
 
 def _cached(kernel) -> bool:
-    """Whether numba's cache folder holds a build of `kernel` (it may still be stale, for
-    another version of its source: then it compiles all the same)."""
+    """Whether numba's cache holds a build of `kernel` that it would load: one made from today's
+    source (a build of an older version, left by an upgrade or an edit, would be compiled again).
+    Numba's own index reader checks the source's stamp; where its internals differ (another numba
+    version), any build file found counts."""
+    try:
+        return bool(kernel._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - numba internals: fall back to the files themselves
+        pass
     try:
         folder = Path(kernel.stats.cache_path)
         return any(folder.glob(f"*.{kernel.py_func.__name__}-*.nbc"))
