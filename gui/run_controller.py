@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLabel
 from core.data.dataset import has_dataset_files
 from core.engine.compile_process import ELSEWHERE_MESSAGE
 from core.engine.config import TrainConfig
-from core.engine.events import EpochEnd, LearningRateChanged, RunEnd, RunStart
+from core.engine.events import BackendChanged, EpochEnd, LearningRateChanged, RunEnd, RunStart
 from core.engine.network import MLP
 from core.engine.run_progress import BatchProgress, Progress
 from core.engine.run_state import Checkpoint, History
@@ -58,6 +58,7 @@ class RunController(QObject):
         session.run_began.connect(self.on_run_began)
         session.progressed.connect(self.on_progressed)
         session.lr_changed.connect(self.on_lr_changed)
+        session.backend_changed.connect(self.on_backend_changed)
         session.weights_changed.connect(self.on_weights_changed)
         session.run_finished.connect(self.on_run_finished)
         session.run_failed.connect(self.on_run_failed)
@@ -172,6 +173,11 @@ class RunController(QObject):
         last = events[-1]
         self.window.statusBar().showMessage(f"Epoch {last.epoch}/{last.epochs}: loss {last.loss:.4f}, "
                                             f"validation accuracy {last.val_acc:.2%} ({last.seconds:.1f} s)", 10000)
+
+    @Slot(str, object)
+    def on_backend_changed(self, run_id: str, event: BackendChanged) -> None:
+        self.window.statusBar().showMessage(f"The compiled kernels are ready: the run trains with them from epoch "
+                                            f"{event.epoch} on.", 15000)
 
     @Slot(str, object)
     def on_lr_changed(self, run_id: str, event: LearningRateChanged) -> None:

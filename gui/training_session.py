@@ -36,6 +36,7 @@ class TrainingSession(QObject):
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(str, object, object)  # run id, RunEnd, Checkpoint
     lr_changed = Signal(str, object)  # run id, LearningRateChanged
+    backend_changed = Signal(str, object)  # run id, BackendChanged
     run_saved = Signal(object)  # RunRecord
     run_failed = Signal(str)  # the run could not start
     warning = Signal(str)
@@ -88,6 +89,7 @@ class TrainingSession(QObject):
         worker.began.connect(self._on_began)
         worker.progressed.connect(self._on_progressed)
         worker.lr_changed.connect(self._on_lr_changed)
+        worker.backend_changed.connect(lambda event: self.backend_changed.emit(self.run_id, event))
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from core.data.dataset import Dataset, load_dataset
 from core.engine.config import TrainConfig
-from core.engine.events import LearningRateChanged, Paused, RunEnd, RunStart
+from core.engine.events import BackendChanged, LearningRateChanged, Paused, RunEnd, RunStart
 from core.engine.run_control import RunControl
 from core.engine.run_progress import RunProgress, Throttle
 from core.engine.run_state import Checkpoint
@@ -47,6 +47,7 @@ class TrainingWorker(QObject):
     weights_changed = Signal(object)  # WeightsSnapshot
     run_finished = Signal(object, object)  # RunEnd, Checkpoint
     lr_changed = Signal(object)  # LearningRateChanged: the run trains at a new rate from there
+    backend_changed = Signal(object)  # BackendChanged: a first run moved to the compiled kernels
     run_failed = Signal(str)  # a message for the user; nothing was trained
     run_saved = Signal(object)  # RunRecord, after each save to the store
     save_failed = Signal(str)  # the run goes on, unsaved
@@ -117,6 +118,8 @@ class TrainingWorker(QObject):
                 self.began.emit(event)
             elif isinstance(event, LearningRateChanged):  # its mark lands after the batches before it
                 self.lr_changed.emit(event)
+            elif isinstance(event, BackendChanged):
+                self.backend_changed.emit(event)
             elif isinstance(event, Paused) or (report is not None and snapshots.due()):
                 self._emit_snapshot(trainer)  # paused: the window shows all that was trained, weights too
                 snapshots.reset()

@@ -95,11 +95,13 @@ def test_a_first_run_trains_with_numpy_until_the_kernels_built_elsewhere_are_rea
     config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=3)
     worker = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir),
                             compiled_ready=lambda: next(answers))
-    finished = []
+    finished, moves = [], []
     worker.run_finished.connect(lambda end, checkpoint: finished.append(end))
+    worker.backend_changed.connect(moves.append, Qt.ConnectionType.DirectConnection)
     worker.run()
     assert [end.status for end in finished] == ["finished"]
-    assert worker.trainer.backend.compiled and worker.trainer.upgrade is None  # moved before epoch 2
+    assert worker.trainer.backend.compiled and worker.trainer.upgrade is None
+    assert [(event.epoch, event.backend) for event in moves] == [(2, "compiled")]  # the window says so
 
     ready = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir), compiled_ready=lambda: True)
     ready.run()
