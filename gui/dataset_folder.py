@@ -104,7 +104,8 @@ class DatasetFolder(QObject):
         """Start loading the folder's dataset when its files are there and it is not loaded: True if it started."""
         if self.dataset is not None or not has_dataset_files(self.folder()):
             return False
-        return self.with_dataset(lambda: None)  # the views fill in when `loaded` arrives
+        # the views fill in when `loaded` arrives; nobody asked, so no dialog if the folder changes meanwhile
+        return self.with_dataset(lambda: None, missing=lambda _message: None)
 
     @Slot(object)
     def _on_background_dataset(self, dataset: Dataset) -> None:

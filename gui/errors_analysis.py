@@ -63,19 +63,29 @@ class ErrorsAnalysis(QObject):
         def start() -> None:
             dataset = self.data.dataset
 
-            def score() -> tuple[int, str, Evaluation, np.ndarray]:  # the name and images travel with the scores
-                return request, name, evaluate(model, dataset.test_images, dataset.test_labels,
-                                               dataset.class_names), dataset.test_images
+            def score() -> tuple[int, str, Evaluation | None, np.ndarray | str]:
+                """The request's number and name travel with its scores and images, or its failure."""
+                try:
+                    return request, name, evaluate(model, dataset.test_images, dataset.test_labels,
+                                                   dataset.class_names), dataset.test_images
+                except MemoryError:
+                    return request, name, None, "not enough memory"
+                except Exception as error:  # noqa: BLE001 - told to the user, like BackgroundTask's own
+                    return request, name, None, f"{type(error).__name__}: {error}"
 
             self._tasks.start(score, done=self._on_evaluated, failed=self._on_evaluation_failed)
 
         self.data.with_dataset(start, missing=lambda message: self.view.clear(f"No dataset to evaluate on: {message}"))
 
     @Slot(object)
-    def _on_evaluated(self, result: tuple[int, str, Evaluation, np.ndarray]) -> None:
-        request, name, evaluation, images = result
-        if request == self._latest_request:  # else a newer model's scoring is on its way
-            self.view.set_evaluation(evaluation, images, name)
+    def _on_evaluated(self, result: tuple[int, str, Evaluation | None, np.ndarray | str]) -> None:
+        request, name, evaluation, images_or_error = result
+        if request != self._latest_request:  # a newer model's scoring is on its way: this one says nothing
+            return
+        if evaluation is None:
+            self._on_evaluation_failed(images_or_error)
+        else:
+            self.view.set_evaluation(evaluation, images_or_error, name)
 
     @Slot(str)
     def _on_evaluation_failed(self, message: str) -> None:

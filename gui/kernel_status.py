@@ -35,9 +35,18 @@ class KernelStatus(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._refresh)
 
+    def compiled_state(self) -> bool | None:
+        """For a run about to train (any thread): True the kernels built elsewhere are ready, False
+        still being built, None none are built elsewhere (they are prepared in this process)."""
+        elsewhere = self.elsewhere
+        return None if elsewhere is None else elsewhere.state()
+
     def show_until_ready(self, then: str) -> bool:
         """When the kernels are still being compiled, say so until they are ready, then show
-        `then`; returns False (showing nothing) when there is nothing to wait for."""
+        `then`; returns False (showing nothing) when there is nothing to wait for. A build elsewhere
+        that ended without the kernels gives way to preparing them here (and saying so)."""
+        if self.elsewhere is not None and self.elsewhere.state() is None:
+            self.elsewhere, self.preparation = None, start_preparing()
         if self.preparation is None or self.preparation.done or not self.preparation.first_run:
             return False  # (built elsewhere: the run trains with NumPy meanwhile, it waits for nothing)
         self._then, self._shown = then, None

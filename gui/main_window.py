@@ -74,8 +74,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MNIST MLP")
         self.training_panel = TrainingPanel(self.settings.value("data_dir", "") or str(resolve_data_dir(None)))
         self.kernel_status = KernelStatus(self.training_panel, self)  # starts preparing the kernels now
-        if self.kernel_status.elsewhere is not None:  # a first run: runs train with NumPy until they are built
-            self.session.compiled_ready = self.kernel_status.elsewhere.ready
+        self.session.compiled_state = self.kernel_status.compiled_state  # a first run trains with NumPy meanwhile
         self.runs_list = RunsList()
         self.curves = CurvesView()
         self.race_table = RaceTable()

@@ -360,6 +360,6 @@ class TrainingPanel(QWidget):
 
     def show_message(self, text: str, detail: str = " ") -> None:
         self._progress_text = text
-        self.progress.setFormat(text)
+        self.progress.setFormat(text + (PAUSED_SUFFIX if self.pause_button.isChecked() else ""))
         self.progress_detail.setText(detail)
         self.messages_shown += 1

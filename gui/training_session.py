@@ -47,7 +47,7 @@ class TrainingSession(QObject):
         super().__init__(parent)
         self.store = store
         self.dataset_source: Callable[[], Dataset | None] = lambda: None  # the loaded dataset, if any
-        self.compiled_ready: Callable[[], bool] | None = None  # a first run's kernels, built elsewhere
+        self.compiled_state: Callable[[], bool | None] | None = None  # a first run's kernels, built elsewhere
         self.thread: WorkerThread | None = None
         self.run_id = ""
         self.race_results: list[RaceResult] = []
@@ -84,12 +84,12 @@ class TrainingSession(QObject):
         dataset = loaded if loaded is not None and loaded.folder == folder else None
         self.run_id = new_run_id(config.optimizer)
         worker = TrainingWorker(config, str(folder), dataset, store=self.store, run_id=self.run_id,
-                                compiled_ready=self.compiled_ready)
+                                compiled_state=self.compiled_state)
         worker.dataset_loaded.connect(self._on_dataset_loaded)
         worker.began.connect(self._on_began)
         worker.progressed.connect(self._on_progressed)
         worker.lr_changed.connect(self._on_lr_changed)
-        worker.backend_changed.connect(lambda event: self.backend_changed.emit(self.run_id, event))
+        worker.backend_changed.connect(self._on_backend_changed)
         worker.weights_changed.connect(self._on_weights_changed)
         worker.run_finished.connect(self._on_run_finished)
         worker.run_failed.connect(self._on_run_failed)
@@ -140,6 +140,10 @@ class TrainingSession(QObject):
     @Slot(object)
     def _on_progressed(self, progress: Progress) -> None:
         self.progressed.emit(self.run_id, progress)
+
+    @Slot(object)
+    def _on_backend_changed(self, event) -> None:
+        self.backend_changed.emit(self.run_id, event)
 
     @Slot(object)
     def _on_lr_changed(self, event) -> None:

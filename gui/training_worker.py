@@ -55,11 +55,12 @@ class TrainingWorker(QObject):
 
     def __init__(self, config: TrainConfig, data_dir: str, dataset: Dataset | None = None,
                  checkpoint: Checkpoint | None = None, store: RunStore | None = None, run_id: str = "",
-                 compiled_ready: Callable[[], bool] | None = None) -> None:
-        """`compiled_ready`: on a first run, whether the kernels built by another process are ready
-        (core/engine/compile_process.py); until they are, the run trains with NumPy."""
+                 compiled_state: Callable[[], bool | None] | None = None) -> None:
+        """`compiled_state`: on a first run, the kernels another process builds
+        (core/engine/compile_process.py): True ready, False still being built (the run trains with
+        NumPy until they are), None not coming (the compiled path, prepared in-process)."""
         super().__init__()
-        self.compiled_ready = compiled_ready
+        self.compiled_state = compiled_state
         self.config = config
         self.data_dir = data_dir
         self.dataset = dataset
@@ -89,15 +90,15 @@ class TrainingWorker(QObject):
             self.dataset_loaded.emit(self.dataset)
         if self.control.stop_requested:  # stopped while the dataset loaded: nothing to train, nothing to report
             return None
-        waiting = self.compiled_ready is not None and not self.compiled_ready()
+        waiting = self.compiled_state is not None and self.compiled_state() is False
         backend = "numpy" if waiting else None
         if self.checkpoint is not None:
             self.trainer = Trainer.from_checkpoint(self.checkpoint, self.dataset, epochs=self.config.epochs,
                                                    control=self.control, backend=backend)
         else:
             self.trainer = Trainer(self.config, self.dataset, control=self.control, backend=backend)
-        if waiting:
-            self.trainer.upgrade = self.compiled_ready  # compiled from the epoch after they are built
+        if waiting:  # compiled from the epoch after they are built
+            self.trainer.upgrade = lambda: self.compiled_state() is True
         return self.trainer
 
     def _drive(self, trainer: Trainer) -> None:

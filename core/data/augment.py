@@ -98,6 +98,8 @@ class EpochImages:
             images = self._make(epoch)
         if prepare_next:
             self._start(epoch + 1)
+        if self.sparse and isinstance(images, np.ndarray):  # made before the run moved to the compiled step
+            images = SparseImages.from_images(images)
         return images
 
     def close(self) -> None:

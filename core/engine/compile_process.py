@@ -13,9 +13,12 @@ cache is written for the next run anyway.
 One build however many runs start: the building process holds an exclusive `flock` on a lock
 file in numba's cache folder for as long as it lives (the kernel releases it when the process
 ends, however it ends: no stale lock, no process id to trust). A run that cannot take the lock
-watches the build instead of starting another. A build that fails leaves a marker (with its
-error) beside the lock; while it is there, runs prepare their kernels in-process as before
-instead of starting builds that fail again. POSIX only: elsewhere (Windows) the kernels are
+watches the build instead of starting another; watchers probe it with a shared lock, so two
+probes never see each other. A build writes a marker beside the lock when it starts and removes
+it once the step is cached, so a build that died in any way (an error, a crash, a kill) is
+known: while the marker is there, runs prepare their kernels in-process, as before, instead of
+starting builds that die again (and a successful in-process preparation removes it). POSIX only:
+elsewhere (Windows), and where flock does not work (some network file systems), the kernels are
 prepared in-process, as before.
 
 `python -m core.engine.compile_process` is that process: it builds the kernels exactly as
@@ -24,6 +27,7 @@ KernelPreparation does (the same signatures, so the run finds them).
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -32,7 +36,7 @@ import traceback
 from pathlib import Path
 
 from core.compiled import kernels, step_kernels
-from core.engine.kernel_preparation import _cached, _prepare_data_kernels, _prepare_training_step
+from core.engine.kernel_preparation import FAILED_NAME, _cached
 
 try:
     import fcntl
@@ -40,7 +44,8 @@ except ImportError:  # Windows
     fcntl = None
 
 LOCK_NAME = "mnist-mlp-compiling.lock"
-FAILED_NAME = "mnist-mlp-build-failed.txt"  # a build's error: later runs compile in-process instead
+HELD = (errno.EWOULDBLOCK, errno.EAGAIN)  # flock's answer when another holds the lock (any other: no flock here)
+START_TRIES = 3  # a probe's shared lock of a moment can hide a free lock from a starting run: try again
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `-m core...` finds this package
 ELSEWHERE_MESSAGE = ("first run: the compiled kernels are being built in the background (once, for some seconds); "
                      "training starts with NumPy and moves to them when they are ready")
@@ -70,6 +75,13 @@ class CompilingElsewhere:
             self._ready = _cached(step_kernels.train_steps)
         return self._ready
 
+    def state(self) -> bool | None:
+        """True: the kernels are ready; False: still being built; None: the build ended without
+        them (the caller then prepares them in-process)."""
+        if self.ready():
+            return True
+        return False if self.running() else None
+
     def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the build to end; whether the kernels are ready."""
         deadline = time.monotonic() + timeout
@@ -83,17 +95,18 @@ def cache_folder() -> Path:
 
 
 def building(folder: Path) -> bool:
-    """Whether a process holds the build lock in `folder` (probed without waiting)."""
+    """Whether a process holds the build lock in `folder`, probed without waiting, with a shared
+    lock (probes do not see each other; the builder's exclusive lock refuses them)."""
     if fcntl is None:
         return False
     try:
-        descriptor = os.open(folder / LOCK_NAME, os.O_RDONLY)
+        descriptor = os.open(folder / LOCK_NAME, os.O_RDWR)  # writable: NFS emulates flock with fcntl locks
     except OSError:
         return False  # no lock file: nobody ever built here
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True  # held by the building process
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as error:
+        return error.errno in HELD  # another error: no working flock here, so no build either
     finally:
         os.close(descriptor)  # (releases the probe's lock, if it got it)
     return False
@@ -110,16 +123,24 @@ def compile_elsewhere(command: list[str] | None = None, folder: Path | None = No
     try:
         folder = cache_folder() if folder is None else folder
         folder.mkdir(parents=True, exist_ok=True)
-        if (folder / FAILED_NAME).exists():
-            return None
         descriptor = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except (AttributeError, OSError):
         return None
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    for attempt in range(START_TRIES):
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as error:
+            if error.errno not in HELD:  # no working flock (ENOLCK on NFS...): prepare in-process
+                os.close(descriptor)
+                return None
+            if attempt == START_TRIES - 1:
+                os.close(descriptor)
+                return CompilingElsewhere(folder)  # another run's build: watch it
+            time.sleep(0.02)
+    if (folder / FAILED_NAME).exists():  # (checked with the lock held: a running build has one too)
         os.close(descriptor)
-        return CompilingElsewhere(folder)  # another run's build: watch it
+        return None
     environment = dict(os.environ)  # the package found even where the working folder is not on sys.path
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), environment.get("PYTHONPATH")]))
     try:
@@ -136,15 +157,25 @@ def compile_elsewhere(command: list[str] | None = None, folder: Path | None = No
 
 
 def main(arguments: list[str]) -> int:
-    """Build the kernels; on failure leave the error where later runs see it."""
+    """Build the kernels. The failure marker goes down first and comes off only once the step is
+    in the cache, so a build that dies in any way leaves it (with the error, when there is one)."""
     folder = Path(arguments[0]) if arguments else None
+    marker = None if folder is None else folder / FAILED_NAME
+    if marker is not None:
+        marker.write_text("the build did not finish (killed, or the process crashed)\n", encoding="utf-8")
     try:
+        from core.engine.kernel_preparation import _prepare_data_kernels, _prepare_training_step
+
         _prepare_data_kernels()
         _prepare_training_step()
+        if not _cached(step_kernels.train_steps):
+            raise RuntimeError("numba did not write the training step to its cache")
     except Exception:  # noqa: BLE001 - whatever it is, later runs must not try again in the background
-        if folder is not None:
-            (folder / FAILED_NAME).write_text(traceback.format_exc(), encoding="utf-8")
+        if marker is not None:
+            marker.write_text(traceback.format_exc(), encoding="utf-8")
         return 1
+    if marker is not None:
+        marker.unlink(missing_ok=True)
     return 0
 
 

@@ -124,13 +124,20 @@ class TrainConfig:
         return (INPUT_SIZE, *self.hidden, CLASS_COUNT)
 
     def replace(self, **changes) -> TrainConfig:
-        """A copy with `changes`; the rates it keeps are checked as a file's (a run saved before
-        today's limits can still be resumed for more epochs)."""
+        """A copy with `changes`: the rates it keeps are checked as a file's (a run saved before
+        today's limits can still be resumed for more epochs), the values it changes against
+        today's limits."""
         token = _from_a_file.set(True)
         try:
-            return dataclasses.replace(self, **changes)
+            config = dataclasses.replace(self, **changes)
         finally:
             _from_a_file.reset(token)
+        specs = dict((field.name, spec) for field, spec in settings_of(type(self)))
+        problems = [problem for name in changes if name in specs
+                    and (problem := specs[name].problem(name, getattr(config, name)))]
+        if problems:  # what changes is new input: today's limits
+            raise ConfigError("; ".join(problems))
+        return config
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)

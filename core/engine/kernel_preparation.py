@@ -101,6 +101,8 @@ class KernelPreparation:
                     prepare()
                     self.stages_done += 1
                 self.compiled = any(_compiled_here(kernel) for kernel in _KERNELS)
+                if _cached(step_kernels.train_steps):  # built here: an earlier background build's failure is past
+                    forget_failed_build()
         except Exception as error:  # noqa: BLE001 - the run compiles its kernels itself then
             self.error = f"{type(error).__name__}: {error}"
         finally:
@@ -110,6 +112,17 @@ class KernelPreparation:
 
 
 _KERNELS = ("count_nonzero_rows", "fill_sparse_rows", "swap_in_order", "train_steps")
+# Left in numba's cache folder by a background build (core/engine/compile_process.py) from its
+# start until it has cached the step, so a build that died (killed, crashed, failed) is known;
+# while it is there, runs prepare their kernels in-process. Removed once they are cached.
+FAILED_NAME = "mnist-mlp-build-failed.txt"
+
+
+def forget_failed_build() -> None:
+    try:
+        (Path(step_kernels.train_steps.stats.cache_path) / FAILED_NAME).unlink(missing_ok=True)
+    except (AttributeError, OSError):
+        pass
 
 
 def _compiled_here(name: str) -> bool:

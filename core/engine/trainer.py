@@ -321,16 +321,15 @@ class Trainer:
 
     def _move_to_compiled(self, step: TrainingStep, images):
         """The same run on the compiled backend from here: its step, its images (an augmented run's
-        are made again for the compiled step, from the same seeds: the same distortions) and its
-        optimizer, whose state (velocity, moments, step count) goes on as it was."""
+        now come as the compiled step reads them: the same distortions) and its optimizer, whose
+        state (velocity, moments, step count) goes on as it was."""
         self.upgrade = None
         self.backend = Backend.choose("compiled", self.config.layer_sizes)
         optimizer = self.backend.optimizer(self.config, self.model.flat.size)
         optimizer.load_state(self.optimizer.state())
         self.optimizer = optimizer
         if self._epoch_images is not None:
-            self._epoch_images.close()
-            self._epoch_images = EpochImages(self.splits.train_images, self.config.seed, sparse=True)
+            self._epoch_images.sparse = True  # from now on; an epoch made dense ahead is converted, not made again
             images = None
         else:
             images = self.backend.training_images(self.splits.train_images)

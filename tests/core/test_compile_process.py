@@ -2,6 +2,7 @@
 lock that ends with its process, a failed build remembered, and nothing started when there is
 nothing to build."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from core.compiled import kernels
-from core.engine import compile_process
+from core.engine import compile_process, kernel_preparation
 from core.engine.compile_process import FAILED_NAME, LOCK_NAME, building, compile_elsewhere
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE or compile_process.fcntl is None,
@@ -74,10 +75,41 @@ def test_a_failed_build_is_remembered_and_later_runs_prepare_in_process(tmp_path
     def broken():
         raise RuntimeError("LLVM ran out of memory")
 
-    monkeypatch.setattr(compile_process, "_prepare_training_step", broken)
+    monkeypatch.setattr(kernel_preparation, "_prepare_training_step", broken)
     assert compile_process.main([str(tmp_path)]) == 1
     assert "LLVM ran out of memory" in (tmp_path / FAILED_NAME).read_text()
     assert compile_elsewhere(WAITING, tmp_path) is None
+
+
+def test_a_build_that_dies_without_a_word_is_remembered_too(tmp_path, uncached, monkeypatch):
+    """The marker is down from the build's start: a kill or a crash leaves it."""
+    seen = []
+    monkeypatch.setattr(kernel_preparation, "_prepare_training_step",
+                        lambda: seen.append((tmp_path / FAILED_NAME).read_text()))
+    assert compile_process.main([str(tmp_path)]) == 1  # built, but nothing in the cache (uncached)
+    assert seen and "did not finish" in seen[0]
+    assert "did not write the training step" in (tmp_path / FAILED_NAME).read_text()
+
+
+def test_a_run_watches_a_build_in_progress_whatever_its_marker_says(tmp_path, uncached, started):
+    first = compile_elsewhere(WAITING, tmp_path)
+    (tmp_path / FAILED_NAME).write_text("the build did not finish")  # as the real build writes at its start
+    second = compile_elsewhere(WAITING, tmp_path)
+    assert first.process is not None and second is not None and second.process is None and second.running()
+    assert second.state() is False
+    started[0].stdin.close()
+    started[0].wait(60)
+    assert second.state() is None, "ended without the kernels: the caller prepares them in-process"
+
+
+def test_without_a_working_flock_the_kernels_are_prepared_in_process(tmp_path, uncached, monkeypatch):
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")  # NFS without its lock daemon
+
+    (tmp_path / LOCK_NAME).write_text("")
+    monkeypatch.setattr(compile_process.fcntl, "flock", no_locks)
+    assert compile_elsewhere(WAITING, tmp_path) is None
+    assert not building(tmp_path)
 
 
 def test_a_build_that_exits_with_an_error_leaves_the_run_on_numpy(tmp_path, uncached):

@@ -79,3 +79,11 @@ def test_a_file_written_before_the_limits_still_loads_and_resumes(field, value):
 def test_a_file_with_a_rate_outside_its_domain_is_refused(field, value):
     with pytest.raises(ConfigError, match="(?i)" + (field.replace("_", " ") if field != "lr" else "learning rate")):
         TrainConfig.from_dict({**TrainConfig().to_dict(), field: value})
+
+
+def test_what_a_replace_changes_is_checked_against_todays_limits():
+    with pytest.raises(ConfigError, match="learning rate"):
+        TrainConfig().replace(lr=1e6)
+    with pytest.raises(ConfigError, match="beta2"):
+        TrainConfig().replace(beta2=0.999999)
+    assert TrainConfig().replace(lr=0.01).lr == 0.01

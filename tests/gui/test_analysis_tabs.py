@@ -327,3 +327,17 @@ def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot,
     assert window.errors.status.text() == shown and "an older model" not in shown
     analysis._on_evaluated((analysis._latest_request, "the newer model", stale, dataset.test_images[:50]))
     assert window.errors.status.text().startswith("the newer model: ")
+
+
+def test_a_stale_scoring_that_failed_says_nothing(qtbot, window):
+    analysis = window.analysis
+    window.tabs.setCurrentWidget(window.errors)
+    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    shown = window.errors.status.text()
+    analysis._latest_request += 1
+    analysis._on_evaluated((analysis._latest_request - 1, "an older model", None, "MemoryError: boom"))
+    assert window.errors.status.text() == shown and not open_errors_text(window)
+
+
+def open_errors_text(window) -> list[str]:
+    return [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()]

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from core.engine import kernel_preparation
 from gui.kernel_status import REFRESH_MS, KernelStatus
 from gui.training_panel import TrainingPanel
 
@@ -51,3 +52,16 @@ def test_the_runs_own_messages_take_over(qtbot):
     assert not status._timer.isActive(), "the status has stopped refreshing"
     preparation.done = True
     assert panel.progress.format() == "stopping…"
+
+
+def test_a_build_elsewhere_that_ended_without_kernels_gives_way_to_preparing_them_here(qtbot):
+    class FailedBuild:
+        def state(self):
+            return None  # ended, nothing in the cache
+
+    panel, status = make_status(qtbot, Preparation(first_run=False))
+    status.elsewhere = FailedBuild()
+    assert status.compiled_state() is None
+    status.show_until_ready(then="starting…")
+    assert status.elsewhere is None and status.compiled_state() is None
+    assert status.preparation is kernel_preparation.start_preparing(), "this process prepares them now"

@@ -94,7 +94,7 @@ def test_a_first_run_trains_with_numpy_until_the_kernels_built_elsewhere_are_rea
     answers = iter([False, False, True])  # the worker asks once, then the Trainer before epochs 1 and 2
     config = TrainConfig.for_optimizer("adam", hidden=(16,), batch_size=32, epochs=3)
     worker = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir),
-                            compiled_ready=lambda: next(answers))
+                            compiled_state=lambda: next(answers))
     finished, moves = [], []
     worker.run_finished.connect(lambda end, checkpoint: finished.append(end))
     worker.backend_changed.connect(moves.append, Qt.ConnectionType.DirectConnection)
@@ -103,6 +103,8 @@ def test_a_first_run_trains_with_numpy_until_the_kernels_built_elsewhere_are_rea
     assert worker.trainer.backend.compiled and worker.trainer.upgrade is None
     assert [(event.epoch, event.backend) for event in moves] == [(2, "compiled")]  # the window says so
 
-    ready = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir), compiled_ready=lambda: True)
-    ready.run()
-    assert ready.trainer.backend.compiled and ready.trainer.upgrade is None  # built by then: compiled from the start
+    for state in (True, None):  # built by then; or not coming (prepared in-process): compiled from the start
+        worker = TrainingWorker(config, str(tiny_dataset_dir), load_dataset(tiny_dataset_dir),
+                                compiled_state=lambda state=state: state)
+        worker.run()
+        assert worker.trainer.backend.compiled and worker.trainer.upgrade is None
