@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QTabWidget
 from core.analysis.evaluation import Evaluation, evaluate
 from core.analysis.explain import top_exciting
 from core.analysis.robustness import RobustnessComparison, compare_robustness
+from core.errors import EngineError
 from gui.background import BackgroundTasks
 from gui.current_model import CurrentModel
 from gui.dataset_folder import DatasetFolder
@@ -33,6 +34,7 @@ class ErrorsAnalysis(QObject):
         self.is_training, self.messages = is_training, messages
         self.pending = False  # the current model has not been scored since it changed
         self._latest_request = 0  # scorings finish in any order: only the latest request's is shown
+        self._latest_robustness = 0  # the same for the robustness curves
         self._tasks = BackgroundTasks(self)
         current.changed.connect(self._on_model_changed)
         view.evaluate_requested.connect(self.evaluate)
@@ -101,18 +103,36 @@ class ErrorsAnalysis(QObject):
             return
         second = view.second_model_path()
         view.set_busy(f"Scoring {name} on changed test digits…")
+        self._latest_robustness += 1
+        request = self._latest_robustness
 
         def start() -> None:
             dataset = self.data.dataset
-            self._tasks.start(compare_robustness, model, name, second, dataset.test_images,
-                              dataset.test_labels, done=self._on_robustness, failed=self._on_robustness_failed)
+
+            def score() -> tuple[int, RobustnessComparison | str]:  # its request number travels with it
+                try:
+                    return request, compare_robustness(model, name, second, dataset.test_images, dataset.test_labels)
+                except EngineError as error:
+                    return request, str(error)
+                except MemoryError:
+                    return request, "not enough memory"
+                except Exception as error:  # noqa: BLE001 - told to the user, like BackgroundTask's own
+                    return request, f"{type(error).__name__}: {error}"
+
+            self._tasks.start(score, done=self._on_robustness, failed=self._on_robustness_failed)
 
         if not self.data.with_dataset(start):
             view.clear("No dataset to score on: choose its folder in the training panel.")
 
     @Slot(object)
-    def _on_robustness(self, comparison: RobustnessComparison) -> None:
-        self.view.robustness.set_comparison(comparison)
+    def _on_robustness(self, result: tuple[int, RobustnessComparison | str]) -> None:
+        request, comparison = result
+        if request != self._latest_robustness:  # a newer scoring is on its way: this one says nothing
+            return
+        if isinstance(comparison, str):
+            self._on_robustness_failed(comparison)
+        else:
+            self.view.robustness.set_comparison(comparison)
 
     @Slot(str)
     def _on_robustness_failed(self, message: str) -> None:

@@ -341,3 +341,13 @@ def test_a_stale_scoring_that_failed_says_nothing(qtbot, window):
 
 def open_errors_text(window) -> list[str]:
     return [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()]
+
+
+def test_a_stale_robustness_scoring_says_nothing(window):
+    analysis, view = window.analysis, window.errors.robustness
+    shown = view.status.text()
+    analysis._latest_robustness += 2
+    analysis._on_robustness((analysis._latest_robustness - 1, "ModelFileError: an older request's"))
+    assert view.status.text() == shown
+    analysis._on_robustness((analysis._latest_robustness, "ModelFileError: the latest request's"))
+    assert view.status.text() == "Could not score robustness: ModelFileError: the latest request's"
