@@ -199,8 +199,6 @@ class Trainer:
             with blas:
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
-            if self._epoch_images is not None:
-                self._epoch_images.close()
             self.control.end()
 
     def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages | None,
@@ -237,7 +235,7 @@ class Trainer:
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
             if self._epoch_images is not None:  # the hook: this epoch's distorted images (waited for in its time)
-                images = self._epoch_images.for_epoch(epoch, prepare_next=epoch < config.epochs)
+                images = self._epoch_images.for_epoch(epoch)
             paused_seconds = 0.0
             while position.next_batch < batches:
                 if self.control.paused:
@@ -329,7 +327,7 @@ class Trainer:
         optimizer.load_state(self.optimizer.state())
         self.optimizer = optimizer
         if self._epoch_images is not None:
-            self._epoch_images.sparse = True  # from now on; an epoch made dense ahead is converted, not made again
+            self._epoch_images.sparse = True  # from the next epoch on, which is made at its start
             images = None
         else:
             images = self.backend.training_images(self.splits.train_images)
