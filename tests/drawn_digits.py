@@ -1,11 +1,12 @@
 """The drawn-digit check: MNIST test digits drawn again, as pen strokes, on the app's real pad.
 
 Each digit's skeleton strokes (core/data/digit_strokes.py) are scaled so that its ink is 90-230 px high
-on the 280-px pad, put at a random place where it fits, and replayed as mouse presses, moves and
-releases sent to the DrawPad of a DrawingPanel; what the panel then makes of the drawing (the
-app's own to_mnist) is what the model reads. The figure is the accuracy on these drawings beside
-the raw test accuracy of the same digits, overall and by the ink's height. Used by
-tests/gui/test_drawn_digits.py (a small seeded sample) and bench/bench_drawn.py (more digits).
+on the 280-px pad (less for a digit that would then be wider than the pad), put at a random place
+where it fits, and replayed as mouse presses, moves and releases sent to the DrawPad of a
+DrawingPanel; what the panel then makes of the drawing (the app's own to_mnist) is what the model
+reads. The figure is the accuracy on these drawings beside the raw test accuracy of the same
+digits, overall and by the ink's height. Used by tests/gui/test_drawn_digits.py (a small seeded
+sample) and bench/bench_drawn.py (more digits).
 """
 
 from __future__ import annotations
@@ -85,11 +86,31 @@ def _send(pad, kind: QEvent.Type, point: np.ndarray, button: Qt.MouseButton) -> 
     QApplication.sendEvent(pad, event)
 
 
+def place_on_pad(strokes: list[np.ndarray], rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
+    """`strokes` (digit_strokes') placed on the pad as the check draws them, and their ink's height.
+
+    The ink is SIZES high, drawn with `rng`, unless the digit is then wider than the pad: such a
+    digit (a wide 0, 2 or slanted 9 drawn 200 px high: 13 or 14 in 2000) is made as high as fits
+    the pad's width instead, as a person would draw it, not cut off at the pad's sides. Its place is
+    drawn at random where the whole ink, pen included, fits.
+    """
+    pen = PEN_WIDTH * RENDER_SIZE
+    height = rng.uniform(*SIZES)
+    points = np.concatenate(strokes)
+    aspect = np.ptp(points[:, 1]) / max(np.ptp(points[:, 0]), 1.0)
+    width = (height - pen) * aspect + pen
+    if width > RENDER_SIZE:
+        height, width = (RENDER_SIZE - pen) / aspect + pen, RENDER_SIZE
+    margin_x, margin_y = (RENDER_SIZE - width) / 2, (RENDER_SIZE - height) / 2
+    middle = RENDER_SIZE / 2
+    center = (middle + rng.uniform(-margin_y, margin_y), middle + rng.uniform(-margin_x, margin_x))
+    return place_strokes(strokes, height, pen, center), height
+
+
 def draw_test_digits(panel: DrawingPanel, model: MLP, images: np.ndarray, labels: np.ndarray, count: int,
                      seed: int) -> DrawnDigits:
     """Draw `count` test digits chosen with `seed` on `panel` (a shown 280x280 pad) and score them."""
     rng = np.random.default_rng(seed)
-    pen = PEN_WIDTH * RENDER_SIZE
     indices, heights, drawn, pictures = [], [], [], []
     for index in rng.permutation(len(images)):
         if len(indices) == count:
@@ -97,14 +118,8 @@ def draw_test_digits(panel: DrawingPanel, model: MLP, images: np.ndarray, labels
         strokes = digit_strokes(images[index])
         if not strokes:
             continue
-        height = rng.uniform(*SIZES)
-        points = np.concatenate(strokes)
-        aspect = np.ptp(points[:, 1]) / max(np.ptp(points[:, 0]), 1.0)
-        width = (height - pen) * aspect + pen
-        margin_x, margin_y = max(0.0, RENDER_SIZE - width) / 2, (RENDER_SIZE - height) / 2
-        middle = RENDER_SIZE / 2
-        center = (middle + rng.uniform(-margin_y, margin_y), middle + rng.uniform(-margin_x, margin_x))
-        replay(panel, place_strokes(strokes, height, pen, center))
+        placed, height = place_on_pad(strokes, rng)
+        replay(panel, placed)
         picture = panel.model_input
         if picture is None:
             continue

@@ -12,10 +12,10 @@ import pytest
 
 from assets import pretrained_model_path
 from core.data.dataset import load_dataset
-from core.data.digit_strokes import place_strokes
+from core.data.digit_strokes import digit_strokes, place_strokes
 from core.files.model_file import load_checkpoint
 from gui.draw_pad import PEN_WIDTH, RENDER_SIZE
-from tests.drawn_digits import BUCKETS, draw_test_digits, make_panel, replay
+from tests.drawn_digits import BUCKETS, SIZES, draw_test_digits, make_panel, place_on_pad, replay
 
 SAMPLE = 200
 PEN = PEN_WIDTH * RENDER_SIZE
@@ -49,6 +49,41 @@ def test_a_digit_drawn_small_or_large_reaches_the_model_alike(panel):
     # with the on-screen pen for both, the small one's strokes came out 2.6 times as thick
     assert small.sum() == pytest.approx(large.sum(), rel=0.1)
     assert np.abs(small - large).mean() < 0.03
+
+
+def ink_box(placed: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """left, top, right, bottom of the ink of strokes placed on the pad, the round pen included."""
+    points = np.concatenate(placed)
+    return (points[:, 0].min() - PEN / 2, points[:, 1].min() - PEN / 2,
+            points[:, 0].max() + PEN / 2, points[:, 1].max() + PEN / 2)
+
+
+def test_a_digit_too_wide_for_its_height_is_drawn_smaller_not_cut_off_at_the_pads_sides():
+    wide = [np.array([[0.0, 0.0], [0.0, 30.0], [10.0, 12.0]])]  # (row, col): three times as wide as high
+    rng = np.random.default_rng(3)
+    widths = []
+    for _ in range(50):
+        placed, height = place_on_pad(wide, rng)
+        left, top, right, bottom = ink_box(placed)
+        assert -1e-6 <= left and right <= RENDER_SIZE + 1e-6 and -1e-6 <= top and bottom <= RENDER_SIZE + 1e-6
+        assert bottom - top == pytest.approx(height)
+        widths.append(right - left)
+    # 90-230 px high would make it up to 650 px wide; all but the draws under 107 px high are made
+    # as large as the pad's width allows
+    assert np.mean(np.isclose(widths, RENDER_SIZE)) > 0.8
+
+
+def test_every_test_digit_is_drawn_whole_on_the_pad(mnist):
+    # 13 or 14 digits in 2000 (wide 0s and 2s, slanted 9s) were placed wider than the pad, cut off at its sides
+    rng = np.random.default_rng(2)
+    cut = 0
+    for index in rng.permutation(len(mnist.test_images))[:400]:
+        strokes = digit_strokes(mnist.test_images[index])
+        placed, height = place_on_pad(strokes, rng)
+        left, top, right, bottom = ink_box(placed)
+        cut += not (-1e-6 <= left and right <= RENDER_SIZE + 1e-6 and -1e-6 <= top and bottom <= RENDER_SIZE + 1e-6)
+        assert height <= SIZES[1]
+    assert cut == 0
 
 
 def test_drawn_digits_carry_mnists_ink_at_every_size(drawn, mnist):
