@@ -89,8 +89,10 @@ class EpochImages:
     epoch e come from default_rng((seed, e)), whatever was asked before.
 
     Why not make the next epoch's images in a background thread while this one trains: that
-    thread took a core from the step's two-thread team, which then waited for it at every batch;
-    an augmented epoch cost 2.1-2.4x a plain one that way, against ... made at the epoch's start.
+    thread took a core from the step's two-thread team, which then waited for it at every batch.
+    Measured in one session (bench/bench_augment.py, 10-epoch Adam runs), an augmented epoch cost
+    1.77-2.09x a plain one that way (1.85-2.16x with the machine busy) and 1.70x made at the
+    epoch's start with the faster kernel (1.59-1.61x busy).
     """
 
     def __init__(self, images: np.ndarray, seed: int, sparse: bool, distortions: Distortions = Distortions()) -> None:
