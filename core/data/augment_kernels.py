@@ -201,7 +201,8 @@ def distort(starts, columns, values, affine, elastic, stroke, faintest, parts: i
     return SparseImages(out_starts, out_columns, out_values, FRAME * FRAME)
 
 
-def _distort_run(starts, columns, values, affine, elastic, stroke, faintest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distort_run(starts, columns, values, affine, elastic, stroke, faintest,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The compiled kernel on the images that `starts` bounds (a slice: columns and values are
     the whole arrays); (starts from 0, columns, values) of the result."""
     count = len(starts) - 1
