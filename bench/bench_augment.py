@@ -4,9 +4,9 @@
 
 Each pair is a plain run and an augmented run of the same settings, one after the other (which
 goes first alternates); a run's time is its wall time from start to its last epoch's end, the
-augmented one's including the images it waits for (the first epoch's are made before it starts,
-the next ones in a background thread while the epoch before trains). Printed: each pair's
-seconds per epoch and their ratio, and the median ratio. The target is at most 1.5.
+augmented one's including its images (each epoch's are made at its start, on every core).
+Printed: each pair's seconds per epoch and their ratio, and the median ratio. The target is at
+most 1.5.
 """
 
 from __future__ import annotations

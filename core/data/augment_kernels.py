@@ -25,12 +25,12 @@ SPACING = (FRAME - 1) / (GRID - 1)
 # background, core/data/preprocess.py INK_THRESHOLD). Splatting at fractional positions spreads
 # every edge over one more pixel: without the cut, a distorted MNIST digit had 240 non-zero pixels
 # against MNIST's 150, a quarter of them below this level holding 2 % of the ink, and training on
-# them cost 1.2x a plain epoch (1.05x with the cut, 182 pixels). An image whose own ink lies in
+# them cost more (with the cut, 182 pixels: 1.09x the originals' time). An image whose own ink lies in
 # such levels for more than MAX_FAINT_INK of it (a dark garment in Fashion-MNIST: 1 % of its
 # images pass 8.7 %, MNIST's digits at most 4.7 %, median 0.6 %) keeps every level: faintest_levels.
 FAINTEST = 26
 MAX_FAINT_INK = 0.05
-BORDER = 2  # zeros around the compiled kernel's canvas: every splat that touches the frame fits in it
+BORDER = 2  # zeros around the compiled kernel's canvas (1 would do): every splat that touches the frame fits
 CHUNK = 2048  # images at a time in the NumPy path (its temporaries are about 30 KB an image)
 
 
@@ -41,7 +41,7 @@ def _distort_compiled(starts, columns, values, affine, elastic, stroke, faintest
 
     Written for speed (0.30 s of one core for 60,000 images, where a plainer loop took 0.6): the
     canvas has a border of BORDER zeros, so that splatting needs one bounds check a pixel instead of
-    four; the stroke's loop is chosen once an image, not per pixel; pixels are written without a
+    four; the stroke's direction is chosen once a row, not per pixel; pixels are written without a
     branch (the count moves on only for a level kept)."""
     side = FRAME + 2 * BORDER
     canvas = np.zeros((side, side), dtype=np.float32)
@@ -69,7 +69,7 @@ def _distort_compiled(starts, columns, values, affine, elastic, stroke, faintest
             ty, tx = y - y0, x - x0
             top, left = int(y0) + BORDER, int(x0) + BORDER  # canvas indices
             if top < 0 or left < 0 or top + 1 >= side or left + 1 >= side:
-                continue  # all four pixels lie out of the frame: BORDER is 2
+                continue  # all four pixels lie out of the frame
             lower = values[k] * ty
             upper = values[k] - lower
             canvas[top, left] += upper * (1 - tx)
@@ -180,17 +180,26 @@ def distort(starts, columns, values, affine, elastic, stroke, faintest, parts: i
     bounds = np.linspace(0, count, max(1, min(parts, count)) + 1).astype(int)
     pieces: list = [None] * (len(bounds) - 1)
 
+    errors: list[BaseException] = []
+
     def make(part: int) -> None:
         first, last = bounds[part], bounds[part + 1]
-        pieces[part] = _distort_run(starts[first:last + 1], columns, values, affine[first:last],
-                                    elastic[first:last], stroke[first:last], faintest[first:last])
+        try:
+            pieces[part] = _distort_run(starts[first:last + 1], columns, values, affine[first:last],
+                                        elastic[first:last], stroke[first:last], faintest[first:last])
+        except BaseException as error:  # a MemoryError in a helper is the caller's, not the thread's to print
+            errors.append(error)
 
     helpers = [threading.Thread(target=make, args=(part,), name=f"distort-{part}") for part in range(1, len(pieces))]
     for helper in helpers:
         helper.start()
-    make(0)
-    for helper in helpers:
-        helper.join()
+    try:
+        make(0)
+    finally:
+        for helper in helpers:
+            helper.join()
+    if errors:
+        raise errors[0]
     out_starts = np.zeros(count + 1, dtype=np.int64)
     offset = 0
     for part, (piece_starts, _, _) in enumerate(pieces):

@@ -234,7 +234,7 @@ class Trainer:
             epoch_start_loss_index = len(history.batch_losses) - position.next_batch
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
-            if self._epoch_images is not None:  # the hook: this epoch's distorted images (waited for in its time)
+            if self._epoch_images is not None:  # the hook: this epoch's distorted images, made now, in its time
                 images = self._epoch_images.for_epoch(epoch)
             paused_seconds = 0.0
             while position.next_batch < batches:

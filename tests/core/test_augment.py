@@ -203,3 +203,20 @@ def test_an_augmented_run_resumed_mid_epoch_continues_the_same_curve(dataset, tm
     resumed = Trainer.from_checkpoint(checkpoint, dataset)
     list(resumed.run())
     assert resumed.history.batch_losses == pytest.approx(straight.history.batch_losses, rel=1e-6)
+
+
+def test_a_helper_threads_failure_reaches_the_caller(images, monkeypatch):
+    """A part that fails in a helper thread (say, out of memory) raises in the caller, as its own error."""
+    if augment_kernels._compiled is None:
+        pytest.skip("numba is not available: the NumPy path uses no threads")
+    sparse = SparseImages.from_images(images)
+    real = augment_kernels._distort_run
+
+    def failing_second_part(starts, *rest):
+        if starts[0] != sparse.starts[0]:
+            raise MemoryError("no room for the second part")
+        return real(starts, *rest)
+
+    monkeypatch.setattr(augment_kernels, "_distort_run", failing_second_part)
+    with pytest.raises(MemoryError, match="second part"):
+        distort(sparse, *parameters(len(images)), parts=2)
