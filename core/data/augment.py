@@ -18,6 +18,7 @@ splatting: the ink is kept, no hole opens at these scales), in compiled code on 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,23 +86,63 @@ class EpochImages:
     """The training images for each epoch of a run: the originals distorted with the epoch's numbers.
 
     `for_epoch(epoch)` returns what the training step reads (SparseImages when `sparse`, else
-    (N, 784) uint8), made then, on every core (core/data/augment_kernels.py). The numbers of
-    epoch e come from default_rng((seed, e)), whatever was asked before.
+    (N, 784) uint8) and starts making the next epoch's in a background thread, on one core;
+    `making` says whether that thread is at work, and the trainer runs the step on one kernel
+    thread meanwhile. The numbers of epoch e come from default_rng((seed, e)), whatever was asked
+    before, and the step's sums do not depend on its thread count: the images and the curve are
+    the same however the work was shared.
 
-    Why not make the next epoch's images in a background thread while this one trains: that
-    thread took a core from the step's two-thread team, which then waited for it at every batch.
-    Measured in one session (bench/bench_augment.py, 10-epoch Adam runs), an augmented epoch cost
-    1.77-2.09x a plain one that way (1.85-2.16x with the machine busy) and 1.70x made at the
-    epoch's start with the faster kernel (1.59-1.61x busy).
+    Why one core each: the step's two kernel threads meet twice a batch, and a making thread beside
+    them took a core from one of them at random, stalling both (2.1-2.4x a plain epoch). Made at
+    each epoch's start on both cores, the images cost their whole making time (1.70-1.96x). The
+    step on one thread is nearly as fast as on two (0.56 against 0.54 s an Adam epoch), so giving
+    the making thread the other core costs little: 1.39-1.60x, alternating with the second way in
+    one session (bench/bench_augment.py, 10-epoch Adam runs, machine idle).
     """
 
     def __init__(self, images: np.ndarray, seed: int, sparse: bool, distortions: Distortions = Distortions()) -> None:
         self.originals = SparseImages.from_images(images)
         self.faintest = augment_kernels.faintest_levels(self.originals.starts, self.originals.values)
         self.seed, self.sparse, self.distortions = seed, sparse, distortions
+        self._next: tuple[int, threading.Thread, list] | None = None
 
-    def for_epoch(self, epoch: int) -> SparseImages | np.ndarray:
+    @property
+    def making(self) -> bool:
+        """Whether the next epoch's images are being made in the background now."""
+        return self._next is not None and self._next[1].is_alive()
+
+    def for_epoch(self, epoch: int, prepare_next: bool = True) -> SparseImages | np.ndarray:
+        ahead, self._next = self._next, None
+        if ahead is not None:
+            ahead[1].join()
+        if ahead is not None and ahead[0] == epoch and not ahead[2][1:]:
+            images = ahead[2][0]
+        else:
+            images = self._make(epoch, kernels.THREADS)
+        if prepare_next:
+            result: list = []
+            thread = threading.Thread(target=self._make_into, args=(epoch + 1, result), daemon=True,
+                                      name=f"augment-epoch-{epoch + 1}")
+            self._next = (epoch + 1, thread, result)
+            thread.start()
+        if self.sparse and isinstance(images, np.ndarray):  # made before the run moved to the compiled step
+            images = SparseImages.from_images(images)
+        return images
+
+    def close(self) -> None:
+        """Wait for a background epoch, if any (the run is over)."""
+        if self._next is not None:
+            self._next[1].join()
+            self._next = None
+
+    def _make_into(self, epoch: int, result: list) -> None:
+        try:
+            result.append(self._make(epoch, 1))
+        except BaseException as error:  # noqa: BLE001 - made again in the foreground, where it raises
+            result.extend([None, error])
+
+    def _make(self, epoch: int, parts: int) -> SparseImages | np.ndarray:
         rng = np.random.default_rng((self.seed, epoch))
         images = distort(self.originals, *draw_parameters(len(self.originals), rng, self.distortions),
-                         parts=kernels.THREADS, faintest=self.faintest)
+                         parts=parts, faintest=self.faintest)
         return images if self.sparse else augment_kernels.to_uint8(images)

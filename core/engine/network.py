@@ -153,7 +153,9 @@ class TrainingStep:
         # Held by a caller that also evaluates between steps, around the whole loop: BLAS's own
         # threads would spin beside the compiled step's (core/compiled/kernels.py).
         self.single_threaded_blas = kernels.SingleThreadedBlas(enabled=self.fused)
-        self._threads: ThreadCountAdapter | None = None  # the compiled step's thread count, from its progress
+        # the compiled step's thread count, from its progress: one adapter for each most the caller
+        # allows (an augmented run allows one thread while the next epoch's images are made)
+        self._adapters: dict[int, ThreadCountAdapter] = {}
 
     def _blocks(self, buffer: np.ndarray, widths: Sequence[int]) -> list[np.ndarray]:
         blocks, start = [], 0
@@ -220,16 +222,17 @@ class TrainingStep:
         """One call of the compiled step, or, while the adapter probes the other thread count, two
         (core/engine/thread_count.py), on the calling thread's kernel threads at most."""
         most = kernels.kernel_threads()
-        if self._threads is None or self._threads.most != most:
-            self._threads = ThreadCountAdapter(most)
+        adapter = self._adapters.get(most)
+        if adapter is None:
+            adapter = self._adapters[most] = ThreadCountAdapter(most)
         kind, first, second, settings = update
         done, batch = 0, self.batch_size
         try:
-            for threads, count in self._threads.plan(len(losses)):
+            for threads, count in adapter.plan(len(losses)):
                 kernels.set_kernel_threads(threads)
                 span = slice(done * batch, (done + count) * batch)
                 part = (kind, first, second, settings[done:done + count] if len(settings) > 1 else settings)
-                with self._threads.timing(threads, count):
+                with adapter.timing(threads, count):
                     step_kernels.train_steps(*self.compiled_arguments(model, images, rows[span], labels[span], grads,
                                                                       part, losses[done:done + count]))
                 done += count

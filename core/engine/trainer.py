@@ -113,6 +113,7 @@ class Trainer:
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self.control = control if control is not None else RunControl()
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
+        self._kernel_threads = kernels.kernel_threads()  # the step's, while no epoch's images are being made
         # a NumPy run may move to the compiled kernels between epochs, once this says they are
         # ready (a first run's, built by another process: core/engine/compile_process.py)
         self.upgrade: Callable[[], bool] | None = None
@@ -186,6 +187,7 @@ class Trainer:
         config = self.config
         step = self.backend.step(config.layer_sizes, config.batch_size)
         grads = ParameterBuffer(config.layer_sizes)
+        self._kernel_threads = kernels.kernel_threads()  # the calling thread's, given back at the end
         if config.augment:
             self._epoch_images = EpochImages(self.splits.train_images, config.seed, sparse=self.backend.compiled)
         images = None if config.augment else self.backend.training_images(self.splits.train_images)
@@ -199,6 +201,9 @@ class Trainer:
             with blas:
                 yield from self._epochs(step, grads, images, shuffler)
         finally:
+            if self._epoch_images is not None:
+                self._epoch_images.close()
+                kernels.set_kernel_threads(self._kernel_threads)
             self.control.end()
 
     def _epochs(self, step: TrainingStep, grads: ParameterBuffer, images: np.ndarray | SparseImages | None,
@@ -234,8 +239,8 @@ class Trainer:
             epoch_start_loss_index = len(history.batch_losses) - position.next_batch
             first_batch = position.next_batch
             epoch_started = time.perf_counter()
-            if self._epoch_images is not None:  # the hook: this epoch's distorted images, made now, in its time
-                images = self._epoch_images.for_epoch(epoch)
+            if self._epoch_images is not None:  # the hook: this epoch's distorted images, waited for in its time
+                images = self._epoch_images.for_epoch(epoch, prepare_next=epoch < config.epochs)
             paused_seconds = 0.0
             while position.next_batch < batches:
                 if self.control.paused:
@@ -253,6 +258,8 @@ class Trainer:
                 rows = position.order[batch * batch_size:(batch + count) * batch_size]
                 losses = np.full(count, UNTRAINED)
                 chunk_started = time.perf_counter()
+                if self._epoch_images is not None:  # one core to the next epoch's images while they are made
+                    kernels.set_kernel_threads(1 if self._epoch_images.making else self._kernel_threads)
                 try:
                     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
                         step.train_batches(self.model, images, rows, train_labels[rows], grads, self.optimizer,
@@ -327,7 +334,7 @@ class Trainer:
         optimizer.load_state(self.optimizer.state())
         self.optimizer = optimizer
         if self._epoch_images is not None:
-            self._epoch_images.sparse = True  # from the next epoch on, which is made at its start
+            self._epoch_images.sparse = True  # from now on; an epoch made dense ahead is converted, not made again
             images = None
         else:
             images = self.backend.training_images(self.splits.train_images)

@@ -132,16 +132,35 @@ def test_draws_stay_within_their_ranges():
 
 def test_an_epochs_images_depend_on_the_seed_and_epoch_only(images):
     first = EpochImages(images, seed=7, sparse=True)
-    in_order = [first.for_epoch(epoch) for epoch in (1, 2, 3)]
+    ahead = [first.for_epoch(epoch) for epoch in (1, 2, 3)]  # 2 and 3 made in the background, on one core
+    first.close()
     again = EpochImages(images, seed=7, sparse=True)
-    direct = again.for_epoch(3)  # out of order
-    np.testing.assert_array_equal(direct.values, in_order[2].values)
-    np.testing.assert_array_equal(direct.columns, in_order[2].columns)
-    assert not np.array_equal(in_order[0].starts, in_order[1].starts)
-    other = EpochImages(images, seed=8, sparse=True).for_epoch(3)
+    direct = again.for_epoch(3, prepare_next=False)  # out of order, made at once on every core
+    np.testing.assert_array_equal(direct.values, ahead[2].values)
+    np.testing.assert_array_equal(direct.columns, ahead[2].columns)
+    assert not np.array_equal(ahead[0].starts, ahead[1].starts)
+    other = EpochImages(images, seed=8, sparse=True).for_epoch(3, prepare_next=False)
     assert not np.array_equal(other.starts, direct.starts)
-    dense_epoch = EpochImages(images, seed=7, sparse=False).for_epoch(3)
+    dense_epoch = EpochImages(images, seed=7, sparse=False).for_epoch(3, prepare_next=False)
     np.testing.assert_array_equal(dense_epoch, augment_kernels.to_uint8(direct))
+
+
+def test_a_background_epoch_that_fails_is_made_again_where_its_error_can_be_seen(images, monkeypatch):
+    epochs = EpochImages(images, seed=7, sparse=True)
+    real = EpochImages._make
+    calls = []
+
+    def once_failing(self, epoch, parts):
+        calls.append((epoch, parts))
+        if len(calls) == 2:  # epoch 2, in the background
+            raise MemoryError("no room")
+        return real(self, epoch, parts)
+
+    monkeypatch.setattr(EpochImages, "_make", once_failing)
+    epochs.for_epoch(1)
+    second = epochs.for_epoch(2, prepare_next=False)
+    assert calls[1] == (2, 1) and calls[2][0] == 2  # failed on one core, made again in the foreground
+    np.testing.assert_array_equal(second.values, real(EpochImages(images, seed=7, sparse=True), 2, 1).values)
 
 
 @pytest.mark.parametrize("parts", [2, 3, 7])
@@ -220,3 +239,28 @@ def test_a_helper_threads_failure_reaches_the_caller(images, monkeypatch):
     monkeypatch.setattr(augment_kernels, "_distort_run", failing_second_part)
     with pytest.raises(MemoryError, match="second part"):
         distort(sparse, *parameters(len(images)), parts=2)
+
+
+def test_the_step_runs_on_one_kernel_thread_while_the_next_epochs_images_are_made(dataset, monkeypatch):
+    """The making thread gets a core of its own: the step's two threads would otherwise wait for
+    the one whose core it took at every batch. Once the images are made, the step has them all."""
+    from core.compiled import kernels
+    from core.engine.network import TrainingStep
+    if not kernels.PARALLEL:
+        pytest.skip("one kernel thread only (numba missing or NUMBA_NUM_THREADS=1): there is nothing to lower")
+    making = {"now": True}
+    monkeypatch.setattr(EpochImages, "making", property(lambda self: making["now"]))
+    allowed = []  # the kernel threads the trainer allows at each call of the step
+    real = TrainingStep.train_batches
+    monkeypatch.setattr(TrainingStep, "train_batches",
+                        lambda self, *args, **kwargs: (allowed.append(kernels.kernel_threads()),
+                                                       real(self, *args, **kwargs))[1])
+    before = kernels.kernel_threads()
+    assert before > 1
+    list(Trainer(small_config(epochs=2), dataset).run())
+    assert allowed and set(allowed) == {1}
+    assert kernels.kernel_threads() == before  # given back at the end
+    making["now"] = False
+    allowed.clear()
+    list(Trainer(small_config(epochs=2), dataset).run())
+    assert allowed and set(allowed) == {before}
