@@ -96,8 +96,9 @@ class EpochImages:
     them took a core from one of them at random, stalling both (2.1-2.4x a plain epoch). Made at
     each epoch's start on both cores, the images cost their whole making time (1.70-1.96x). The
     step on one thread is nearly as fast as on two (0.56 against 0.54 s an Adam epoch), so giving
-    the making thread the other core costs little: 1.39-1.60x, alternating with the second way in
-    one session (bench/bench_augment.py, 10-epoch Adam runs, machine idle).
+    the making thread the other core costs little: 1.39-1.62x (median of seven runs 1.53),
+    alternating with the second way in one session (bench/bench_augment.py, 10-epoch Adam runs,
+    machine idle; 1.41 and 1.55x against 1.62 and 1.72x with a CPU-bound process beside it).
     """
 
     def __init__(self, images: np.ndarray, seed: int, sparse: bool, distortions: Distortions = Distortions()) -> None:
