@@ -96,7 +96,7 @@ class EpochImages:
     them took a core from one of them at random, stalling both (2.1-2.4x a plain epoch). Made at
     each epoch's start on both cores, the images cost their whole making time (1.70-1.96x). The
     step on one thread is nearly as fast as on two (0.56 against 0.54 s an Adam epoch), so giving
-    the making thread the other core costs little: 1.39-1.62x (median of seven runs 1.53),
+    the making thread the other core costs little: 1.39-1.65x (median of twelve runs 1.55),
     alternating with the second way in one session (bench/bench_augment.py, 10-epoch Adam runs,
     machine idle; 1.41 and 1.55x against 1.62 and 1.72x with a CPU-bound process beside it).
     """
