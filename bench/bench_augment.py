@@ -4,7 +4,8 @@
 
 Each pair is a plain run and an augmented run of the same settings, one after the other (which
 goes first alternates); a run's time is its wall time from start to its last epoch's end, the
-augmented one's including its images (each epoch's are made at its start, on every core).
+augmented one's including its images (the first epoch's made at its start on every core,
+the next ones are made on one core while the epoch before trains).
 Printed: each pair's seconds per epoch and their ratio, and the median ratio. The target is at
 most 1.5.
 """

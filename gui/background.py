@@ -15,6 +15,16 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from core.errors import EngineError
 
 
+def failure_message(error: BaseException) -> str:
+    """What the user is told of a task that raised: the project's own message as it is, the rest
+    with its kind (used as well by tasks that carry their failure back themselves, tagged)."""
+    if isinstance(error, EngineError):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "not enough memory"
+    return f"{type(error).__name__}: {error}"
+
+
 class _Relay(QObject):
     done = Signal(object)
     failed = Signal(str)
@@ -29,12 +39,8 @@ class BackgroundTask(QRunnable):
     def run(self) -> None:
         try:
             result = self.function(*self.args)
-        except EngineError as error:
-            self.relay.failed.emit(str(error))
-        except MemoryError:
-            self.relay.failed.emit("not enough memory")
         except Exception as error:  # noqa: BLE001 - a task that dies unreported leaves its view waiting forever
-            self.relay.failed.emit(f"{type(error).__name__}: {error}")
+            self.relay.failed.emit(failure_message(error))
         else:
             self.relay.done.emit(result)
 

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import QTabWidget
 from core.analysis.evaluation import Evaluation, evaluate
 from core.analysis.explain import top_exciting
 from core.analysis.robustness import RobustnessComparison, compare_robustness
-from core.errors import EngineError
-from gui.background import BackgroundTasks
+from gui.background import BackgroundTasks, failure_message
 from gui.current_model import CurrentModel
 from gui.dataset_folder import DatasetFolder
 from gui.errors_view import ErrorsView
@@ -70,10 +69,8 @@ class ErrorsAnalysis(QObject):
                 try:
                     return request, name, evaluate(model, dataset.test_images, dataset.test_labels,
                                                    dataset.class_names), dataset.test_images
-                except MemoryError:
-                    return request, name, None, "not enough memory"
-                except Exception as error:  # noqa: BLE001 - told to the user, like BackgroundTask's own
-                    return request, name, None, f"{type(error).__name__}: {error}"
+                except Exception as error:  # noqa: BLE001 - told to the user, as BackgroundTask's own are
+                    return request, name, None, failure_message(error)
 
             self._tasks.start(score, done=self._on_evaluated, failed=self._on_evaluation_failed)
 
@@ -112,12 +109,8 @@ class ErrorsAnalysis(QObject):
             def score() -> tuple[int, RobustnessComparison | str]:  # its request number travels with it
                 try:
                     return request, compare_robustness(model, name, second, dataset.test_images, dataset.test_labels)
-                except EngineError as error:
-                    return request, str(error)
-                except MemoryError:
-                    return request, "not enough memory"
-                except Exception as error:  # noqa: BLE001 - told to the user, like BackgroundTask's own
-                    return request, f"{type(error).__name__}: {error}"
+                except Exception as error:  # noqa: BLE001 - told to the user, as BackgroundTask's own are
+                    return request, failure_message(error)
 
             self._tasks.start(score, done=self._on_robustness, failed=self._on_robustness_failed)
 

@@ -12,8 +12,9 @@ the same seed gives the same images, the same curve, and a run resumed mid-epoch
 Speed: a plain epoch takes about 0.4 s, so an epoch's 60,000 images must cost a fraction of that.
 The warp works on each image's non-zero pixels only (about 150 of 784), mapping each forward to
 where the distortion sends it and spreading it over the four pixels around that point (bilinear
-splatting: the ink is kept, no hole opens at these scales), in compiled code on every core
-(core/data/augment_kernels.py), at the start of each epoch.
+splatting: the ink is kept, no hole opens at these scales), in compiled code
+(core/data/augment_kernels.py). `EpochImages` makes the next epoch's images on one core while the
+current one trains (see there why one), so an epoch waits for its images only at the run's start.
 """
 
 from __future__ import annotations

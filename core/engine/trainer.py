@@ -113,7 +113,6 @@ class Trainer:
         self.max_chunk = MAX_CHUNK  # and at most this many batches
         self.control = control if control is not None else RunControl()
         self._epoch_images: EpochImages | None = None  # each epoch's own images, when augmenting
-        self._kernel_threads = kernels.kernel_threads()  # the step's, while no epoch's images are being made
         # a NumPy run may move to the compiled kernels between epochs, once this says they are
         # ready (a first run's, built by another process: core/engine/compile_process.py)
         self.upgrade: Callable[[], bool] | None = None
@@ -187,7 +186,9 @@ class Trainer:
         config = self.config
         step = self.backend.step(config.layer_sizes, config.batch_size)
         grads = ParameterBuffer(config.layer_sizes)
-        self._kernel_threads = kernels.kernel_threads()  # the calling thread's, given back at the end
+        # the step's kernel threads while no epoch's images are being made: the calling thread's,
+        # given back at the end
+        self._kernel_threads = kernels.kernel_threads()
         if config.augment:
             self._epoch_images = EpochImages(self.splits.train_images, config.seed, sparse=self.backend.compiled)
         images = None if config.augment else self.backend.training_images(self.splits.train_images)
