@@ -71,6 +71,19 @@ def test_a_digit_loses_its_faintest_levels_and_a_dark_garment_keeps_them():
     assert 0 < turned[1][turned[1] > 0].min() < augment_kernels.FAINTEST
 
 
+def test_the_faintest_levels_are_the_same_compiled_and_in_numpy(images, monkeypatch):
+    """Images with their faint ink on both sides of MAX_FAINT_INK, and an empty one."""
+    rng = np.random.default_rng(2)
+    faint = np.where(images > 0, rng.integers(1, 60, images.shape), 0).astype(np.uint8)
+    mixed = np.concatenate([images, faint, np.maximum(images, faint), np.zeros((1, 784), np.uint8)])
+    sparse = SparseImages.from_images(mixed)
+    levels = augment_kernels.faintest_levels(sparse.starts, sparse.values)
+    monkeypatch.setattr(augment_kernels, "_faint_shares", None)
+    np.testing.assert_array_equal(augment_kernels.faintest_levels(sparse.starts, sparse.values), levels)
+    assert set(levels) == {0, augment_kernels.FAINTEST} and levels[-1] == augment_kernels.FAINTEST
+    assert (levels[len(images):2 * len(images)] == 0).all()  # all their ink faint
+
+
 def test_a_whole_pixel_shift_moves_the_ink_and_keeps_it(images):
     sparse = SparseImages.from_images(images)
     affine, elastic, stroke = parameters(len(images))
