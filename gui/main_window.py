@@ -234,7 +234,12 @@ class MainWindow(QMainWindow):
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the training and download threads and wait for them, so none outlives the window."""
+        """Stop the training and download threads and wait for them, so none outlives the window.
+
+        The window goes first: the wait can last (a run's thread still loading its dataset on a
+        loaded machine, up to a minute: TrainingSession.shutdown), and a window left on screen
+        that no longer answers looks hung."""
+        self.hide()
         self.session.shutdown()
         self.hidden_map.cancel()
         self.data.shutdown()

@@ -171,6 +171,14 @@ def test_closing_the_window_during_a_run_stops_its_thread(qtbot, window, trainin
     assert not window.isVisible()
 
 
+def test_closing_the_window_hides_it_before_waiting_for_the_runs_thread(qtbot, window, monkeypatch):
+    seen = []
+    monkeypatch.setattr(window.session, "shutdown", lambda: seen.append(window.isVisible()))
+    window.show()
+    window.close()
+    assert seen == [False]
+
+
 def test_closing_the_window_while_paused_stops_its_thread(qtbot, window, training_threads):
     set_up_run(qtbot, window, **LONG_RUN)
     start(qtbot, window)
