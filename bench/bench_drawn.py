@@ -2,10 +2,10 @@
 
     python bench/bench_drawn.py [--model PATH ...] [--count 2000] [--seed 1] [--data-dir DIR] [--flips]
 
-For each model (default: the bundled one) it prints the accuracy on the drawings beside the raw
-test accuracy of the same digits, overall and by the ink's height on the 280-px pad (see
-tests/drawn_digits.py for how the digits are drawn). The same seed draws the same digits at the
-same sizes and places for every model.
+The digits are drawn once; for each model (default: the bundled one) it prints the accuracy on
+the drawings beside the raw test accuracy of the same digits, overall and by the ink's height on
+the 280-px pad (see tests/drawn_digits.py for how the digits are drawn). The same seed draws the
+same digits at the same sizes and places.
 """
 
 from __future__ import annotations
@@ -40,19 +40,22 @@ def main() -> None:
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     dataset = load_dataset(resolve_data_dir(args.data_dir))
-    for path in args.model or [str(pretrained_model_path())]:
-        model = load_checkpoint(path).model
-        panel = make_panel(model)
-        started = time.perf_counter()
-        result = draw_test_digits(panel, model, dataset.test_images, dataset.test_labels, args.count, args.seed)
-        print(f"{path}: {len(result.indices)} test digits drawn on the pad in {time.perf_counter() - started:.1f} s")
+    paths = args.model or [str(pretrained_model_path())]
+    models = [load_checkpoint(path).model for path in paths]
+    panel = make_panel(models[0])
+    started = time.perf_counter()
+    drawn = draw_test_digits(panel, models[0], dataset.test_images, dataset.test_labels, args.count, args.seed)
+    panel.close()
+    print(f"{len(drawn.indices)} test digits drawn on the pad in {time.perf_counter() - started:.1f} s")
+    for path, model in zip(paths, models):
+        result = drawn.read_by(model, dataset.test_images, dataset.test_labels)
+        print(f"{path}:")
         print(format_table(result))
         if args.flips:
             flips = result.flips(dataset.test_labels)
             print(f"{len(flips)} digits read right as test images and wrong drawn (test index: label -> read as, "
                   f"ink height):")
             print(", ".join(f"{index}: {label}->{read} ({height:.0f} px)" for index, label, read, height in flips))
-        panel.close()
     app.processEvents()
 
 

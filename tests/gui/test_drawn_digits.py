@@ -13,6 +13,7 @@ import pytest
 from assets import pretrained_model_path
 from core.data.dataset import load_dataset
 from core.data.digit_strokes import digit_strokes, place_strokes
+from core.engine.network import MLP
 from core.files.model_file import load_checkpoint
 from gui.draw_pad import PEN_WIDTH, RENDER_SIZE
 from tests.drawn_digits import BUCKETS, SIZES, draw_test_digits, make_panel, place_on_pad, replay
@@ -113,3 +114,14 @@ def test_the_flips_are_the_digits_read_right_as_test_images_and_wrong_drawn(draw
     for index, label, read, _height in flips:
         assert label == mnist.test_labels[index] != read
     np.testing.assert_array_equal(drawn.drawn_right, drawn.drawn_read == mnist.test_labels[drawn.indices])
+
+
+def test_the_same_drawings_read_by_a_model_are_what_that_model_reads_on_the_pad(drawn, mnist, panel):
+    again = drawn.read_by(panel.model, mnist.test_images, mnist.test_labels)
+    np.testing.assert_array_equal(again.drawn_read, drawn.drawn_read)
+    np.testing.assert_array_equal(again.raw_right, drawn.raw_right)
+    other = MLP.initialized((784, 32, 10), seed=5)  # untrained: reads something else
+    by_other = drawn.read_by(other, mnist.test_images, mnist.test_labels)
+    np.testing.assert_array_equal(by_other.drawn_read, [int(other.predict_proba(image[None])[0].argmax())
+                                                        for image in drawn.images])
+    assert by_other.drawn_right.mean() < 0.5 and by_other.raw_right.mean() < 0.5
