@@ -53,6 +53,31 @@ def test_a_stroke_is_classified_by_the_bundled_model(qtbot, drawing):
     assert drawing.prediction.probabilities[1] > 0.5
 
 
+def test_a_drawing_is_read_with_blas_on_one_thread(qtbot, drawing, monkeypatch):
+    """A reading is a few small products: BLAS's second thread only waits for a core when the
+    machine is busy (70 ms a reading against 3 ms on one thread, beside one CPU-bound process)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl BLAS keeps its threads")
+    from core.compiled import kernels
+    if not kernels.PARALLEL:
+        pytest.skip("numba runs on one core here: BLAS is left its threads")
+    controller = threadpoolctl.ThreadpoolController()
+    blas = [library for library in controller.lib_controllers if library.user_api == "blas"]
+    if not blas or max(library.num_threads for library in blas) < 2:
+        pytest.skip("BLAS has one thread here anyway")
+    import gui.drawing_panel as panel_module
+    seen = []
+    real_explain = panel_module.explain
+
+    def watched(*args, **kwargs):
+        seen.append(max(library.num_threads for library in controller.lib_controllers if library.user_api == "blas"))
+        return real_explain(*args, **kwargs)
+
+    monkeypatch.setattr(panel_module, "explain", watched)
+    draw_stroke(qtbot, drawing.pad, ONE)
+    assert seen and set(seen) == {1}
+    assert max(library.num_threads for library in controller.lib_controllers if library.user_api == "blas") >= 2
+
+
 def test_two_strokes_make_a_seven(qtbot, drawing):
     draw_stroke(qtbot, drawing.pad, SEVEN_TOP)
     draw_stroke(qtbot, drawing.pad, SEVEN_LEG)
