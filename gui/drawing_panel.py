@@ -42,10 +42,11 @@ class DrawingPanel(QWidget):
         self._placement: Placement | None = None  # and where it took it from, for the pad's overlay
         self._example: np.ndarray | None = None  # a dataset image shown instead of the drawing
         self._example_caption = ""  # what that image is: "test image #12, truly 7"
-        # Reading a drawing is a few small matrix products, which BLAS's threads only slow down: with
-        # one CPU-bound process beside the app, a reading with its saliency took 70 ms on two BLAS
-        # threads (the second waits for a core), 3 ms on one; idle, 2.4 against 2.8 ms.
-        self._one_blas_thread = kernels.SingleThreadedBlas()
+        # Reading a drawing is a few small matrix products: BLAS's threads gain little on them when
+        # the machine is idle and cost much when it is busy, the second thread waiting for a core
+        # (docs/PERFORMANCE.md: 2.4 ms on two threads idle against 2.8 on one, 70 against 3 ms beside
+        # one CPU-bound process).
+        self._one_blas_thread = kernels.SingleThreadedBlas(whatever_the_kernels=True)
         self.pad = DrawPad()
         self.prediction = PredictionView()
         self.activations = ActivationsView()

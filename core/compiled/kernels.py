@@ -10,7 +10,8 @@ release the GIL. The step itself calls no BLAS, but numba's workers and OpenBLAS
 busy-wait between jobs, and the two pools together made a step 10-20 times slower here (when the
 step still called SGEMM): so while a run trains, BLAS elsewhere in the process (validation
 between epochs, the app's drawing pad) stays on its calling thread (`SingleThreadedBlas`, with
-threadpoolctl; without it, BLAS keeps its threads).
+threadpoolctl; without it, BLAS keeps its threads). The pad's reading of a drawing does so at
+all times: a few small products, which a busy machine made 20 times slower on two BLAS threads.
 
 Waiting between the phases of a batch: the training step's threads meet twice a batch (every
 ~0.15 ms). GNU OpenMP's workers spin while they wait, by default for 300,000 rounds (about
@@ -100,21 +101,25 @@ class SingleThreadedBlas:
     into BLAS; the Trainer holds it over its whole loop, as setting and resetting it at every
     step woke OpenBLAS's threads each time and made the app's timer late. Does nothing unless
     `enabled` and PARALLEL (without threadpoolctl BLAS keeps its threads), nor while the calling
-    thread's kernels run on one thread (set_kernel_threads).
+    thread's kernels run on one thread (set_kernel_threads): the kernels leave BLAS the cores.
+    `whatever_the_kernels` drops the last two conditions, for work that is all small products
+    (the pad's reading of a drawing), which BLAS's threads slow down on a busy machine whatever
+    the kernels do.
     """
 
     _lock = threading.Lock()
     _holders = 0
     _saved: list[int] = []
 
-    def __init__(self, enabled: bool = True) -> None:
-        usable = enabled and PARALLEL and ThreadpoolController is not None
+    def __init__(self, enabled: bool = True, whatever_the_kernels: bool = False) -> None:
+        self._whatever_the_kernels = whatever_the_kernels
+        usable = enabled and (PARALLEL or whatever_the_kernels) and ThreadpoolController is not None
         controllers = ThreadpoolController().lib_controllers if usable else []
         self._libraries = [library for library in controllers if library.user_api == "blas"]
         self._counted: list[bool] = []  # per nesting level: whether it holds the limit
 
     def __enter__(self) -> SingleThreadedBlas:
-        counted = bool(self._libraries) and kernel_threads() > 1  # one-thread kernels leave BLAS the cores
+        counted = bool(self._libraries) and (self._whatever_the_kernels or kernel_threads() > 1)
         self._counted.append(counted)
         if counted:
             with SingleThreadedBlas._lock:

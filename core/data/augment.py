@@ -95,10 +95,10 @@ class EpochImages:
 
     Why one core each: the step's two kernel threads meet twice a batch, and a making thread beside
     them took a core from one of them at random, stalling both (2.1-2.4x a plain epoch). Made at
-    each epoch's start on both cores, the images cost their whole making time (1.70-1.96x). The
+    each epoch's start on both cores, the images cost their whole making time (1.67-1.96x). The
     step on one thread takes about 1.5 times as long as on two (0.62 against 0.41 s an Adam epoch),
     but only while the images are made (0.24 s of a core): 1.36x, median of twelve pairs of 10-epoch
-    Adam runs (bench/bench_augment.py, machine idle; run medians 1.15-1.43x). Made beside the
+    Adam runs (bench/bench_augment.py, no other work on the machine; run medians 1.15-1.43x). Made beside the
     step's two threads at the lowest priority (SCHED_IDLE), to fill their waits, the making
     starved and the epochs waited for it: 1.75x against 1.36x in the same session.
     """

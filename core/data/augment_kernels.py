@@ -51,17 +51,18 @@ def _distort_compiled(starts, columns, values, affine, elastic, stroke, faintest
     """Images first.. as sparse rows into out_* (out_starts[i + 1] set for each image done); returns
     the index of the first image that did not fit in out_columns (len(starts) - 1 when all did).
 
-    Written for speed (0.24 s of one core for 60,000 images; 0.29 with float64 places and cells
-    worked out per pixel, and a plainer loop 0.6): the
-    canvas has a border of BORDER zeros, so that splatting needs one bounds check a pixel instead of
-    four; float32 throughout, a pixel's row, column and grid cell read from tables, int() for floor;
-    the stroke is worked out a row at a time (a loop the compiler vectorizes), with its direction
-    chosen once a row, then written without a branch (the count moves on only for a level kept)."""
+    Written for speed (docs/PERFORMANCE.md: 0.24 s of one core for 60,000 images, 0.29 s with
+    float64 places and cells worked out per pixel, a plainer loop 0.6 s): the canvas has a border of
+    BORDER zeros, so that splatting needs one bounds check a pixel instead of four; float32
+    throughout, a pixel's row, column and grid cell read from tables, int() for floor; the stroke is
+    worked out a row at a time (a loop the compiler vectorizes), with its direction chosen once a
+    row, then written without a branch (the count moves on only for a level kept)."""
     side = FRAME + 2 * BORDER
     canvas = np.zeros((side, side), dtype=np.float32)
     stroked = np.empty(side, dtype=np.float32)
     one, zero = np.float32(1), np.float32(0)
     shift = np.float32(BORDER + _FLOOR_OFFSET)
+    low_place, high_place = np.float32(_FLOOR_OFFSET), np.float32(side - 1 + _FLOOR_OFFSET)  # top in 0 .. side - 2
     for i in range(first, starts.shape[0] - 1):
         low_row, high_row, low_col, high_col = side, -1, side, -1
         a00, a01, a02 = affine[i, 0, 0], affine[i, 0, 1], affine[i, 0, 2] + shift
@@ -78,11 +79,13 @@ def _distort_compiled(starts, columns, values, affine, elastic, stroke, faintest
             rf, cf = np.float32(r), np.float32(c)
             y = a00 * rf + a01 * cf + a02 + dy  # canvas row + _FLOOR_OFFSET
             x = a10 * rf + a11 * cf + a12 + dx
-            y0, x0 = int(y), int(x)
+            # all four pixels out of the canvas (or no number at all): tested on the floats, as int()
+            # of a value out of its range is undefined
+            if not (low_place <= y < high_place and low_place <= x < high_place):
+                continue
+            y0, x0 = int(y), int(x)  # floor: y and x are positive
             ty, tx = y - np.float32(y0), x - np.float32(x0)
-            top, left = y0 - _FLOOR_OFFSET, x0 - _FLOOR_OFFSET  # canvas indices
-            if top < 0 or left < 0 or top + 1 >= side or left + 1 >= side:
-                continue  # all four pixels lie out of the frame
+            top, left = y0 - _FLOOR_OFFSET, x0 - _FLOOR_OFFSET  # canvas indices, 0 .. side - 2
             lower = values[k] * ty
             upper = values[k] - lower
             canvas[top, left] += upper * (one - tx)
@@ -135,7 +138,9 @@ def _distort_compiled(starts, columns, values, affine, elastic, stroke, faintest
 
 
 def _distort_numpy(starts, columns, values, affine, elastic, stroke, faintest, out) -> None:
-    """The same as the compiled kernel, a chunk of images at a time (sums may differ in the last bit)."""
+    """The same as the compiled kernel, a chunk of images at a time, in float64: a place within a
+    rounding of a pixel's edge can land on the other side, so a few levels differ (4e-5 of the
+    pixels with the default draws), by one level, or by a whole level where the cut drops one."""
     for first in range(0, len(starts) - 1, CHUNK):
         last = min(first + CHUNK, len(starts) - 1)
         span = slice(starts[first], starts[last])
@@ -210,7 +215,7 @@ def distort(starts, columns, values, affine, elastic, stroke, faintest, parts: i
             helper.join()
     if errors:
         raise errors[0]
-    if len(pieces) == 1:  # as it is: joining would copy 50 MB
+    if len(pieces) == 1:  # as it is: joining would copy it (65 MB for MNIST's training set)
         return SparseImages(*pieces[0], FRAME * FRAME)
     out_starts = np.zeros(count + 1, dtype=np.int64)
     offset = 0
@@ -242,7 +247,11 @@ def _distort_run(starts, columns, values, affine, elastic, stroke, faintest,
         out_columns = np.concatenate([out_columns, np.empty(capacity - len(out_columns), out_columns.dtype)])
         out_values = np.concatenate([out_values, np.empty(capacity - len(out_values), np.float32)])
     used = out_starts[-1]
-    return out_starts, out_columns[:used], out_values[:used]
+    # given back in place (no copy, usually): a view would hold the unused 40 % of the capacity
+    # for as long as the epoch's images live, and EpochImages keeps two epochs
+    out_columns.resize(used, refcheck=False)
+    out_values.resize(used, refcheck=False)
+    return out_starts, out_columns, out_values
 
 
 def _faint_shares_compiled(starts, values, faint_below, shares):  # pragma: no cover - compiled

@@ -8,10 +8,11 @@ what it is doing: its `stage`, the stages done, and whether it had to compile (`
 first run) or found everything in the cache.
 
 It compiles the training step without running it: the thread that first runs a parallel kernel
-matters (core/compiled/kernels.py), and that is the run's own. The serial kernels (sparse rows, shuffle)
-are simply called on a few pixels. The signature is taken from the arguments a real step call
-builds (`TrainingStep.compiled_arguments`), so the run finds exactly that build, and numba's
-lock makes a run that starts before preparation is over wait for it instead of compiling twice.
+matters (core/compiled/kernels.py), and that is the run's own. The serial kernels (sparse rows,
+shuffle, the augmentation's distortion) are simply called on a few pixels. The signature is taken
+from the arguments a real step call builds (`TrainingStep.compiled_arguments`), so the run finds
+exactly that build, and numba's lock makes a run that starts before preparation is over wait for it
+instead of compiling twice.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from core.compiled import kernels, step_kernels
+from core.data import augment_kernels
+from core.data.augment import distort, draw_parameters
 from core.data.sparse_images import SparseImages
 from core.engine.lcg import LCG, shuffle_in_place
 from core.engine.network import MLP, ParameterBuffer, TrainingStep
 from core.engine.optim import make_optimizer
 
-STAGES = ("the image and shuffle kernels", "the training step")
+STAGES = ("the image, augmentation and shuffle kernels", "the training step")
 FIRST_RUN_MESSAGE = "preparing the compiled kernels, first run only"
 
 
@@ -37,6 +40,10 @@ def _prepare_data_kernels() -> None:
     images[0, 1] = 7
     SparseImages.from_images(images)
     shuffle_in_place(np.arange(4), LCG(1))
+    # the augmentation's (2.6 s to compile, which a first augmented run waited for in its epoch 1)
+    digits = SparseImages.from_images(np.eye(2, 784, 300, dtype=np.uint8) * 200)
+    faintest = augment_kernels.faintest_levels(digits.starts, digits.values)
+    distort(digits, *draw_parameters(2, np.random.default_rng(0)), faintest=faintest)
 
 
 def _prepare_training_step() -> None:

@@ -73,6 +73,8 @@ def test_a_digit_loses_its_faintest_levels_and_a_dark_garment_keeps_them():
 
 def test_the_faintest_levels_are_the_same_compiled_and_in_numpy(images, monkeypatch):
     """Images with their faint ink on both sides of MAX_FAINT_INK, and an empty one."""
+    if augment_kernels._faint_shares is None:
+        pytest.skip("numba is not available: only the NumPy path exists")
     rng = np.random.default_rng(2)
     faint = np.where(images > 0, rng.integers(1, 60, images.shape), 0).astype(np.uint8)
     mixed = np.concatenate([images, faint, np.maximum(images, faint), np.zeros((1, 784), np.uint8)])
@@ -200,11 +202,42 @@ def test_ink_pushed_past_the_frame_is_lost_in_both_paths_alike(images):
     in_numpy = np.empty_like(compiled)
     augment_kernels._distort_numpy(sparse.starts, sparse.columns, sparse.values, affine, elastic, stroke, faintest,
                                    in_numpy)
-    assert np.abs(compiled.astype(int) - in_numpy).max() <= 1
+    differ = np.abs(compiled.astype(int) - in_numpy)
+    # by one level, or a level at the cut kept in one path and dropped in the other
+    assert ((differ <= 1) | (np.minimum(compiled, in_numpy) == 0)).all() and np.mean(differ > 0) < 1e-3
     edges = compiled.reshape(-1, 28, 28)[:, [0, 27], :].any(axis=(1, 2)) | \
         compiled.reshape(-1, 28, 28)[:, :, [0, 27]].any(axis=(1, 2))
     assert edges.mean() > 0.3  # the check did reach the edges
     assert compiled.sum() < 0.97 * images.astype(np.int64).sum() * (1 + stroke.mean())
+
+
+def test_far_moves_empty_images_and_no_numbers_give_what_the_numpy_path_gives():
+    """Edge cases of the compiled kernel's bounds: ink in the frame's corners, an empty image, maps
+    that push all ink far off the frame (either way), and places that are no number at all."""
+    if augment_kernels._compiled is None:
+        pytest.skip("numba is not available: only the NumPy path exists")
+    corners = np.zeros((4, 28, 28), dtype=np.uint8)
+    for k, (r, c) in enumerate([(0, 0), (0, 27), (27, 0), (27, 27)]):
+        corners[k, r, c] = 255
+        corners[k, max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] |= 128
+    images = np.concatenate([corners, np.zeros((1, 28, 28), np.uint8), np.full((1, 28, 28), 255, np.uint8)])
+    images = images.reshape(len(images), -1)
+    sparse = SparseImages.from_images(images)
+    moves = [0.0, 0.6, -0.6, 14.0, -14.0, 27.5, -27.5, 40.0, -1e6, 1e20, np.inf, np.nan]
+    for move in moves:
+        affine, elastic, stroke = draw_parameters(len(images), np.random.default_rng(1))
+        affine[:, :, 2] += np.float32(move)
+        faintest = np.zeros(len(images), np.uint8)
+        compiled = augment_kernels.to_uint8(distort(sparse, affine, elastic, stroke, faintest=faintest))
+        in_numpy = np.empty_like(compiled)
+        with np.errstate(invalid="ignore"):
+            augment_kernels._distort_numpy(sparse.starts, sparse.columns, sparse.values, affine, elastic, stroke,
+                                           faintest, in_numpy)
+        assert np.abs(compiled.astype(int) - in_numpy).max() <= 1, move
+        if not abs(move) < 28:
+            assert not compiled.any(), move  # nothing lands, nothing is left on the canvas for the next image
+    assert not augment_kernels.to_uint8(distort(sparse, *draw_parameters(len(images), np.random.default_rng(2)),
+                                                faintest=np.zeros(len(images), np.uint8)))[4].any()
 
 
 def small_config(**changes):

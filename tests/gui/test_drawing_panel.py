@@ -53,13 +53,15 @@ def test_a_stroke_is_classified_by_the_bundled_model(qtbot, drawing):
     assert drawing.prediction.probabilities[1] > 0.5
 
 
-def test_a_drawing_is_read_with_blas_on_one_thread(qtbot, drawing, monkeypatch):
+@pytest.mark.parametrize("kernel_threads", [None, 1])
+def test_a_drawing_is_read_with_blas_on_one_thread(qtbot, drawing, monkeypatch, kernel_threads):
     """A reading is a few small products: BLAS's second thread only waits for a core when the
-    machine is busy (70 ms a reading against 3 ms on one thread, beside one CPU-bound process)."""
+    machine is busy (70 ms a reading against 3 ms on one thread, beside one CPU-bound process);
+    also where numba runs on one thread (or not at all), which leaves BLAS its threads elsewhere."""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl BLAS keeps its threads")
     from core.compiled import kernels
-    if not kernels.PARALLEL:
-        pytest.skip("numba runs on one core here: BLAS is left its threads")
+    if kernel_threads is not None:
+        monkeypatch.setattr(kernels, "kernel_threads", lambda: kernel_threads)
     controller = threadpoolctl.ThreadpoolController()
     blas = [library for library in controller.lib_controllers if library.user_api == "blas"]
     if not blas or max(library.num_threads for library in blas) < 2:
