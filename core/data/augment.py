@@ -19,7 +19,7 @@ current one trains (see there why one), so an epoch waits for its images only at
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,42 +107,34 @@ class EpochImages:
         self.originals = SparseImages.from_images(images)
         self.faintest = augment_kernels.faintest_levels(self.originals.starts, self.originals.values)
         self.seed, self.sparse, self.distortions = seed, sparse, distortions
-        self._next: tuple[int, threading.Thread, list] | None = None
+        # the next epoch's images, being made by `_maker`'s one thread (a failure there is made
+        # again in the foreground, where it raises)
+        self._next: tuple[int, Future] | None = None
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment")
 
     @property
     def making(self) -> bool:
         """Whether the next epoch's images are being made in the background now."""
-        return self._next is not None and self._next[1].is_alive()
+        return self._next is not None and not self._next[1].done()
 
     def for_epoch(self, epoch: int, prepare_next: bool = True) -> SparseImages | np.ndarray:
         ahead, self._next = self._next, None
         if ahead is not None:
-            ahead[1].join()
-        if ahead is not None and ahead[0] == epoch and not ahead[2][1:]:
-            images = ahead[2][0]
+            wait([ahead[1]])  # never two makings at once
+        if ahead is not None and ahead[0] == epoch and ahead[1].exception() is None:
+            images = ahead[1].result()
         else:
             images = self._make(epoch, kernels.THREADS)
         if prepare_next:
-            result: list = []
-            thread = threading.Thread(target=self._make_into, args=(epoch + 1, result), daemon=True,
-                                      name=f"augment-epoch-{epoch + 1}")
-            self._next = (epoch + 1, thread, result)
-            thread.start()
+            self._next = (epoch + 1, self._maker.submit(self._make, epoch + 1, 1))
         if self.sparse and isinstance(images, np.ndarray):  # made before the run moved to the compiled step
             images = SparseImages.from_images(images)
         return images
 
     def close(self) -> None:
-        """Wait for a background epoch, if any (the run is over)."""
-        if self._next is not None:
-            self._next[1].join()
-            self._next = None
-
-    def _make_into(self, epoch: int, result: list) -> None:
-        try:
-            result.append(self._make(epoch, 1))
-        except BaseException as error:  # noqa: BLE001 - made again in the foreground, where it raises
-            result.extend([None, error])
+        """Wait for a background epoch, if any, and end the making thread (the run is over)."""
+        self._next = None
+        self._maker.shutdown(wait=True)
 
     def _make(self, epoch: int, parts: int) -> SparseImages | np.ndarray:
         rng = np.random.default_rng((self.seed, epoch))
