@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from core.data.digit_strokes import digit_strokes, place_strokes, skeleton, smooth, trace
+from core.data.digit_strokes import (digit_strokes, ink_depth, open_filled_loops, place_strokes, skeleton, smooth,
+                                    trace)
 
 
 def test_a_thick_bar_thins_to_a_line_one_pixel_wide_along_its_middle():
@@ -64,3 +65,80 @@ def test_a_digit_gives_strokes_inside_its_ink_and_an_empty_one_none():
     assert points[:, 1].min() > 11 and points[:, 1].max() < 16
     assert np.ptp(points[:, 0]) > 14
     assert digit_strokes(np.zeros(784, np.uint8)) == []
+
+
+def enclosed(lines: np.ndarray) -> int:
+    """How many background pixels `lines` (bool) cut off from the border: 0 when it draws no loop."""
+    free = np.pad(~lines, 1, constant_values=True)
+    reached = np.ones_like(free)
+    reached[1:-1, 1:-1] = False
+    while True:
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= free
+        if (grown == reached).all():
+            return int(np.count_nonzero(free & ~reached))
+        reached = grown
+
+
+def filled_six() -> np.ndarray:
+    """A 6 written with a thick pen: its loop closed up into a disc of ink, its stem a bar 6 px wide."""
+    rows, cols = np.indices((80, 60))
+    disc = np.hypot(rows - 55, cols - 30) <= 14
+    stem = (rows >= 8) & (rows <= 50) & (cols >= 17) & (cols <= 22)
+    return disc | stem
+
+
+def test_ink_depth_counts_pixels_to_the_background():
+    bar = np.zeros((20, 40), bool)
+    bar[8:13, 5:35] = True  # 5 px wide: 1, 2, 3, 2, 1 deep across
+    depth = ink_depth(bar)
+    np.testing.assert_array_equal(depth[8:13, 20], [1, 2, 3, 2, 1])
+    assert (depth[~bar] == 0).all()
+    rows, cols = np.indices((101, 101))
+    disc = np.hypot(rows - 50, cols - 50) <= 40
+    assert 34 <= ink_depth(disc).max() <= 41  # about its radius, whichever way the background lies
+
+
+def test_a_loop_filled_by_a_thick_pen_is_opened_so_that_its_skeleton_goes_round_it():
+    six = filled_six()
+    assert enclosed(skeleton(six)) == 0  # thinned as it is, the disc is a line: the 6 would be drawn as a 1
+    opened = open_filled_loops(six)
+    assert not (opened & ~six).any()
+    assert enclosed(skeleton(opened)) > 100  # a loop round the disc's inside
+    # the ring left is about a stroke wide: the stem's 6 px, not the disc's 28
+    assert ink_depth(opened).max() <= 5
+
+
+def test_strokes_drawn_alike_are_left_as_they_are():
+    rows, cols = np.indices((40, 40))
+    radius = np.hypot(rows - 20, cols - 20)
+    ring = (radius > 10) & (radius < 15)
+    cross = np.zeros((40, 40), bool)
+    cross[17:23, 4:36] = True
+    cross[4:36, 17:23] = True  # where the strokes cross, the ink is deeper than either stroke
+    bar = np.zeros((40, 40), bool)
+    bar[5:35, 10:30] = True  # a thick stroke, not a filled loop: one width throughout
+    for ink in (ring, cross, bar, np.zeros((40, 40), bool)):
+        np.testing.assert_array_equal(open_filled_loops(ink), ink)
+
+
+def drawn_lines(strokes: list[np.ndarray], scale: int = 4) -> np.ndarray:
+    """The pixels `strokes` (28-px units) pass through, on a grid `scale` times finer."""
+    lines = np.zeros((28 * scale, 28 * scale), bool)
+    for stroke in strokes:
+        for a, b in zip(stroke[:-1], stroke[1:]):
+            for t in np.linspace(0, 1, 20):
+                row, col = np.round(((1 - t) * a + t * b + 0.5) * scale - 0.5).astype(int)
+                lines[row, col] = True
+    return lines
+
+
+def test_a_digit_with_a_filled_loop_is_redrawn_going_round_it():
+    six = np.zeros((112, 112), np.float32)
+    six[16:96, 26:86] = filled_six()
+    digit = six.reshape(28, 4, 28, 4).mean(axis=(1, 3))  # the 6 at MNIST's 28 x 28
+    assert enclosed(drawn_lines(digit_strokes(digit))) > 50
