@@ -7,8 +7,8 @@ out smooth) is traced into strokes: paths along the skeleton's pixels, each pixe
 used once. A loop the writer closed up with a thick pen (the lower loop of many 8s, the loop of a
 6) is a blob of ink whose skeleton is a line, which the redraw would draw as a stroke and so as
 another digit (an 8 as a 9): `open_filled_loops` first cuts out the inside of such blobs, so that
-the pen goes round them as the writer's did. `place_strokes` then scales them so that the ink, once drawn with a pen of the pad's
-width, is a given number of pixels high, at a given place.
+the pen goes round them as the writer's did. `place_strokes` then scales the strokes so that the
+ink, once drawn with a pen of the pad's width, is a given number of pixels high, at a given place.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from core.data.digit_strokes import (digit_strokes, ink_depth, open_filled_loops, place_strokes, skeleton, smooth,
-                                    trace)
+from core.data.digit_strokes import digit_strokes, ink_depth, open_filled_loops, place_strokes, skeleton, smooth, trace
 
 
 def test_a_thick_bar_thins_to_a_line_one_pixel_wide_along_its_middle():
