@@ -3,7 +3,8 @@
 `run_in_background(function, *args, done=..., failed=...)` calls `function(*args)` on a pool
 thread and hands its result to `done` on the GUI thread. `done` and `failed` must be bound slots
 of objects living in the GUI thread: Qt then queues the call to that thread (a lambda would run
-on the pool thread). `BackgroundTasks` holds the tasks an object started until they report.
+on the pool thread). `BackgroundTasks` holds the tasks an object started until they report, and
+drops the report of a request that a newer one of its kind has made stale.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from core.errors import EngineError
 
 def failure_message(error: BaseException) -> str:
     """What the user is told of a task that raised: the project's own message as it is, the rest
-    with its kind (used as well by tasks that carry their failure back themselves, tagged)."""
+    with its kind."""
     if isinstance(error, EngineError):
         return str(error)
     if isinstance(error, MemoryError):
@@ -68,11 +69,45 @@ class BackgroundTasks(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks: set[BackgroundTask] = set()
+        # kind -> (task, done, failed) of the newest request of that kind not yet answered
+        self._newest: dict[str, tuple[BackgroundTask, Callable, Callable | None]] = {}
 
-    def start(self, function: Callable, *args, done: Callable, failed: Callable | None = None) -> BackgroundTask:
-        task = run_in_background(function, *args, done=done, failed=failed, then=self._forget_finished)
+    def start(self, function: Callable, *args, done: Callable, failed: Callable | None = None,
+              newest_of: str | None = None) -> BackgroundTask:
+        """Run `function(*args)` in the pool (see run_in_background). With `newest_of`, a kind of
+        request (a scoring of the current model): tasks finish in any order, and only the newest
+        task of that kind reports; an older one's result or failure is dropped unseen. The newest
+        task's `done` and `failed` are called from this object's slots, so they may be any callables."""
+        if newest_of is None:
+            task = run_in_background(function, *args, done=done, failed=failed, then=self._forget_finished)
+        else:
+            task = run_in_background(function, *args, done=self._report_if_newest,
+                                     failed=self._report_failure_if_newest, then=self._forget_finished)
+            self._newest[newest_of] = (task, done, failed)
         self._tasks.add(task)
         return task
+
+    def _newest_reporting(self) -> tuple[Callable, Callable | None] | None:
+        """The slots of the task whose relay sent the signal being handled, if it is the newest of
+        its kind (it is then no longer waited for); None for a stale one."""
+        sender = self.sender()
+        for kind, (task, done, failed) in self._newest.items():
+            if task.relay is sender:
+                del self._newest[kind]
+                return done, failed
+        return None
+
+    @Slot(object)
+    def _report_if_newest(self, result: object) -> None:
+        slots = self._newest_reporting()
+        if slots is not None:
+            slots[0](result)
+
+    @Slot(str)
+    def _report_failure_if_newest(self, message: str) -> None:
+        slots = self._newest_reporting()
+        if slots is not None and slots[1] is not None:
+            slots[1](message)
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QTabWidget
 
 from core.analysis.evaluation import Evaluation, evaluate
 from core.analysis.explain import top_exciting
-from core.analysis.robustness import RobustnessComparison, compare_robustness
-from gui.background import BackgroundTasks, failure_message
+from core.analysis.robustness import compare_robustness
+from gui.background import BackgroundTasks
 from gui.current_model import CurrentModel
 from gui.dataset_folder import DatasetFolder
 from gui.errors_view import ErrorsView
@@ -32,9 +32,7 @@ class ErrorsAnalysis(QObject):
         self.view, self.current, self.data, self.tabs = view, current, data, tabs
         self.is_training, self.messages = is_training, messages
         self.pending = False  # the current model has not been scored since it changed
-        self._latest_request = 0  # scorings finish in any order: only the latest request's is shown
-        self._latest_robustness = 0  # the same for the robustness curves
-        self._tasks = BackgroundTasks(self)
+        self._tasks = BackgroundTasks(self)  # scorings finish in any order: only the newest request's is shown
         current.changed.connect(self._on_model_changed)
         view.evaluate_requested.connect(self.evaluate)
         view.robustness.robustness_requested.connect(self.evaluate_robustness)
@@ -58,35 +56,23 @@ class ErrorsAnalysis(QObject):
         self.pending = False
         self.view.set_busy(f"Evaluating {name}…")
 
-        self._latest_request += 1
-        request = self._latest_request
-
         def start() -> None:
             dataset = self.data.dataset
 
-            def score() -> tuple[int, str, Evaluation | None, np.ndarray | str]:
-                """The request's number and name travel with its scores and images, or its failure."""
-                try:
-                    return request, name, evaluate(model, dataset.test_images, dataset.test_labels,
-                                                   dataset.class_names), dataset.test_images
-                except Exception as error:  # noqa: BLE001 - told to the user, as BackgroundTask's own are
-                    return request, name, None, failure_message(error)
+            def score() -> tuple[str, Evaluation, np.ndarray]:
+                """The model's name travels with its scores: the current model may have changed since."""
+                return name, evaluate(model, dataset.test_images, dataset.test_labels,
+                                      dataset.class_names), dataset.test_images
 
-            self._tasks.start(score, done=self._on_evaluated, failed=self._on_evaluation_failed)
+            self._tasks.start(score, done=self._on_evaluated, failed=self._on_evaluation_failed,
+                              newest_of="evaluation")
 
         self.data.with_dataset(start, missing=lambda message: self.view.clear(f"No dataset to evaluate on: {message}"))
 
-    @Slot(object)
-    def _on_evaluated(self, result: tuple[int, str, Evaluation | None, np.ndarray | str]) -> None:
-        request, name, evaluation, images_or_error = result
-        if request != self._latest_request:  # a newer model's scoring is on its way: this one says nothing
-            return
-        if evaluation is None:
-            self._on_evaluation_failed(images_or_error)
-        else:
-            self.view.set_evaluation(evaluation, images_or_error, name)
+    def _on_evaluated(self, result: tuple[str, Evaluation, np.ndarray]) -> None:
+        name, evaluation, images = result
+        self.view.set_evaluation(evaluation, images, name)
 
-    @Slot(str)
     def _on_evaluation_failed(self, message: str) -> None:
         self.view.clear("Could not evaluate: " + message)
         self.messages.error("Could not evaluate the model", message)
@@ -100,34 +86,15 @@ class ErrorsAnalysis(QObject):
             return
         second = view.second_model_path()
         view.set_busy(f"Scoring {name} on changed test digits…")
-        self._latest_robustness += 1
-        request = self._latest_robustness
 
         def start() -> None:
             dataset = self.data.dataset
-
-            def score() -> tuple[int, RobustnessComparison | str]:  # its request number travels with it
-                try:
-                    return request, compare_robustness(model, name, second, dataset.test_images, dataset.test_labels)
-                except Exception as error:  # noqa: BLE001 - told to the user, as BackgroundTask's own are
-                    return request, failure_message(error)
-
-            self._tasks.start(score, done=self._on_robustness, failed=self._on_robustness_failed)
+            self._tasks.start(compare_robustness, model, name, second, dataset.test_images, dataset.test_labels,
+                              done=view.set_comparison, failed=self._on_robustness_failed, newest_of="robustness")
 
         if not self.data.with_dataset(start):
             view.clear("No dataset to score on: choose its folder in the training panel.")
 
-    @Slot(object)
-    def _on_robustness(self, result: tuple[int, RobustnessComparison | str]) -> None:
-        request, comparison = result
-        if request != self._latest_robustness:  # a newer scoring is on its way: this one says nothing
-            return
-        if isinstance(comparison, str):
-            self._on_robustness_failed(comparison)
-        else:
-            self.view.robustness.set_comparison(comparison)
-
-    @Slot(str)
     def _on_robustness_failed(self, message: str) -> None:
         self.view.robustness.clear("Could not score robustness: " + message)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from assets import pretrained_model_path
 from core.data.dataset import load_dataset
+from core.errors import ModelFileError
 from core.runs.run_history import RunRecord, RunStore
 from gui.curves_view import EMPTY_TEXT as CURVES_EMPTY_TEXT
 from tests.gui.pixels import correlation, image_28x28, pixels_of_colour, red_and_blue_pixels
@@ -309,45 +311,62 @@ def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, wi
     assert called == ["errors", "map"]
 
 
-def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, tiny_dataset_dir):
+def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, monkeypatch):
     """Scorings run in the background and may end in any order: the Errors tab shows the latest
-    request's, under that model's name, never an older model's under a newer name."""
-    from core.analysis.evaluation import evaluate
+    request's, under that model's name, never an older model's under a newer name, nor its failure."""
+    import gui.errors_analysis as errors_analysis
 
-    dataset = load_dataset(tiny_dataset_dir)
     window.tabs.setCurrentWidget(window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    shown = window.errors.status.text()
-    analysis = window.analysis
-    older = analysis._latest_request
-    analysis._latest_request += 1  # a newer model's scoring was asked for meanwhile
-    model = window.current_model.model
-    stale = evaluate(model, dataset.test_images[:50], dataset.test_labels[:50], dataset.class_names)
-    analysis._on_evaluated((older, "an older model", stale, dataset.test_images[:50]))
-    assert window.errors.status.text() == shown and "an older model" not in shown
-    analysis._on_evaluated((analysis._latest_request, "the newer model", stale, dataset.test_images[:50]))
+    first_may_end, scored = threading.Event(), []
+    real_evaluate = errors_analysis.evaluate
+
+    def evaluate(model, images, labels, class_names):  # the first scoring ends only after the second one
+        if not scored:
+            scored.append("first")
+            assert first_may_end.wait(10)
+            raise MemoryError
+        scored.append("second")
+        return real_evaluate(model, images, labels, class_names)
+
+    monkeypatch.setattr(errors_analysis, "evaluate", evaluate)
+    window.current_model.source = "an older model"  # its name, as a model loaded since would have it
+    window.analysis.evaluate()
+    qtbot.waitUntil(lambda: scored == ["first"], timeout=10_000)
+    window.current_model.source = "the newer model"
+    window.analysis.evaluate()
+    qtbot.waitUntil(lambda: window.errors.status.text().startswith("the newer model: "), timeout=10_000)
+    first_may_end.set()
+    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
+    qtbot.wait(50)  # the stale failure's signal, were it delivered
     assert window.errors.status.text().startswith("the newer model: ")
-
-
-def test_a_stale_scoring_that_failed_says_nothing(qtbot, window):
-    analysis = window.analysis
-    window.tabs.setCurrentWidget(window.errors)
-    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    shown = window.errors.status.text()
-    analysis._latest_request += 1
-    analysis._on_evaluated((analysis._latest_request - 1, "an older model", None, "MemoryError: boom"))
-    assert window.errors.status.text() == shown and not open_errors_text(window)
+    assert not open_errors_text(window)
 
 
 def open_errors_text(window) -> list[str]:
     return [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()]
 
 
-def test_a_stale_robustness_scoring_says_nothing(window):
-    analysis, view = window.analysis, window.errors.robustness
-    shown = view.status.text()
-    analysis._latest_robustness += 2
-    analysis._on_robustness((analysis._latest_robustness - 1, "ModelFileError: an older request's"))
-    assert view.status.text() == shown
-    analysis._on_robustness((analysis._latest_robustness, "ModelFileError: the latest request's"))
-    assert view.status.text() == "Could not score robustness: ModelFileError: the latest request's"
+def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch):
+    import gui.errors_analysis as errors_analysis
+
+    view, first_may_end, calls = window.errors.robustness, threading.Event(), []
+    window.data.with_dataset(lambda: None)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=10_000)
+
+    def compare_robustness(*args):
+        calls.append(len(calls))
+        if len(calls) == 1:
+            assert first_may_end.wait(10)
+            raise ModelFileError("an older request's")
+        raise ModelFileError("the latest request's")
+
+    monkeypatch.setattr(errors_analysis, "compare_robustness", compare_robustness)
+    window.analysis.evaluate_robustness()
+    qtbot.waitUntil(lambda: calls == [0], timeout=10_000)
+    window.analysis.evaluate_robustness()
+    qtbot.waitUntil(lambda: view.status.text() == "Could not score robustness: the latest request's", timeout=10_000)
+    first_may_end.set()
+    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
+    qtbot.wait(50)
+    assert view.status.text() == "Could not score robustness: the latest request's"
