@@ -83,9 +83,16 @@ class BackgroundTasks(QObject):
         else:
             task = run_in_background(function, *args, done=self._report_if_newest,
                                      failed=self._report_failure_if_newest, then=self._forget_finished)
+            # registered after the task started, yet before it can report: its report is queued to
+            # this object's thread, which is busy here until start() returns
             self._newest[newest_of] = (task, done, failed)
         self._tasks.add(task)
         return task
+
+    def supersede(self, kind: str) -> None:
+        """A newer request of `kind` was made, whether or not a task will run for it (its dataset
+        may be missing): the tasks of that kind still running have nothing to report any more."""
+        self._newest.pop(kind, None)
 
     def _newest_reporting(self) -> tuple[Callable, Callable | None] | None:
         """The slots of the task whose relay sent the signal being handled, if it is the newest of

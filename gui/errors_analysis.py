@@ -50,6 +50,7 @@ class ErrorsAnalysis(QObject):
     def evaluate(self) -> None:
         """Score the current model on the whole test set, off the GUI thread."""
         model, name = self.current.model, self.current.name  # the pad's label says the rest
+        self._tasks.supersede("evaluation")  # whatever happens to this request, an older one says nothing now
         if model is None:
             self.view.clear(NO_MODEL)
             return
@@ -81,6 +82,7 @@ class ErrorsAnalysis(QObject):
         """Robustness curves of the current model beside the chosen second one, off the GUI thread."""
         view = self.view.robustness
         model, name = self.current.model, self.current.name
+        self._tasks.supersede("robustness")
         if model is None:
             view.clear(NO_MODEL)
             return

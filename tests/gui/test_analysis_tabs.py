@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QThreadPool
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -311,35 +311,73 @@ def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, wi
     assert called == ["errors", "map"]
 
 
-def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, monkeypatch):
+@pytest.fixture
+def two_pool_threads():
+    """Room in Qt's pool for a newer scoring beside an older one held back (a one-core machine's
+    pool has one thread: the newer one would wait for the older, and they would end in order)."""
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(max(2, before))
+    yield
+    pool.setMaxThreadCount(before)
+
+
+class HeldBack:
+    """Stands in for a scoring function: its first call waits until released, then fails; the
+    later ones call `then`. Records whether the first was released or timed out."""
+
+    def __init__(self, then):
+        self.then, self.release, self.calls, self.first_released = then, threading.Event(), 0, []
+
+    def __call__(self, *args):
+        self.calls += 1
+        if self.calls == 1:
+            self.first_released.append(self.release.wait(30))
+            raise MemoryError
+        return self.then(*args)
+
+
+def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, monkeypatch,
+                                                                         two_pool_threads):
     """Scorings run in the background and may end in any order: the Errors tab shows the latest
     request's, under that model's name, never an older model's under a newer name, nor its failure."""
     import gui.errors_analysis as errors_analysis
 
     window.tabs.setCurrentWidget(window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    first_may_end, scored = threading.Event(), []
-    real_evaluate = errors_analysis.evaluate
-
-    def evaluate(model, images, labels, class_names):  # the first scoring ends only after the second one
-        if not scored:
-            scored.append("first")
-            assert first_may_end.wait(10)
-            raise MemoryError
-        scored.append("second")
-        return real_evaluate(model, images, labels, class_names)
-
+    evaluate = HeldBack(errors_analysis.evaluate)
     monkeypatch.setattr(errors_analysis, "evaluate", evaluate)
     window.current_model.source = "an older model"  # its name, as a model loaded since would have it
     window.analysis.evaluate()
-    qtbot.waitUntil(lambda: scored == ["first"], timeout=10_000)
+    qtbot.waitUntil(lambda: evaluate.calls == 1, timeout=10_000)
     window.current_model.source = "the newer model"
     window.analysis.evaluate()
     qtbot.waitUntil(lambda: window.errors.status.text().startswith("the newer model: "), timeout=10_000)
-    first_may_end.set()
-    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
-    qtbot.wait(50)  # the stale failure's signal, were it delivered
+    assert not evaluate.first_released  # the older scoring is still running: the newer one ended first
+    evaluate.release.set()
+    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)  # the older one has reported
+    assert evaluate.first_released == [True]
     assert window.errors.status.text().startswith("the newer model: ")
+    assert not open_errors_text(window)
+
+
+def test_a_scoring_asked_for_when_the_dataset_is_gone_silences_the_older_one(qtbot, window, monkeypatch, tmp_path,
+                                                                            two_pool_threads):
+    import gui.errors_analysis as errors_analysis
+
+    window.tabs.setCurrentWidget(window.errors)
+    qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
+    evaluate = HeldBack(errors_analysis.evaluate)
+    monkeypatch.setattr(errors_analysis, "evaluate", evaluate)
+    window.analysis.evaluate()
+    qtbot.waitUntil(lambda: evaluate.calls == 1, timeout=10_000)
+    window.data.panel.set_data_dir(str(tmp_path / "gone"))
+    window.analysis.evaluate()  # no task starts for it: there is no dataset to score on
+    assert window.errors.status.text().startswith("No dataset to evaluate on")
+    evaluate.release.set()
+    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
+    assert evaluate.first_released == [True]
+    assert window.errors.status.text().startswith("No dataset to evaluate on")
     assert not open_errors_text(window)
 
 
@@ -347,26 +385,24 @@ def open_errors_text(window) -> list[str]:
     return [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()]
 
 
-def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch):
+def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch, two_pool_threads):
     import gui.errors_analysis as errors_analysis
 
-    view, first_may_end, calls = window.errors.robustness, threading.Event(), []
+    view = window.errors.robustness
     window.data.with_dataset(lambda: None)
     qtbot.waitUntil(lambda: window.dataset is not None, timeout=10_000)
 
-    def compare_robustness(*args):
-        calls.append(len(calls))
-        if len(calls) == 1:
-            assert first_may_end.wait(10)
-            raise ModelFileError("an older request's")
+    def latest(*args):
         raise ModelFileError("the latest request's")
 
-    monkeypatch.setattr(errors_analysis, "compare_robustness", compare_robustness)
+    compare = HeldBack(latest)  # the first fails with MemoryError once released
+    monkeypatch.setattr(errors_analysis, "compare_robustness", compare)
     window.analysis.evaluate_robustness()
-    qtbot.waitUntil(lambda: calls == [0], timeout=10_000)
+    qtbot.waitUntil(lambda: compare.calls == 1, timeout=10_000)
     window.analysis.evaluate_robustness()
     qtbot.waitUntil(lambda: view.status.text() == "Could not score robustness: the latest request's", timeout=10_000)
-    first_may_end.set()
+    assert not compare.first_released
+    compare.release.set()
     qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
-    qtbot.wait(50)
+    assert compare.first_released == [True]
     assert view.status.text() == "Could not score robustness: the latest request's"
