@@ -102,6 +102,18 @@ def test_ink_depth_counts_pixels_to_the_background():
     assert 34 <= ink_depth(disc).max() <= 41  # about its radius, whichever way the background lies
 
 
+def test_outside_the_image_is_background_to_ink_depth():
+    for shape in ((1, 1), (5, 5), (1, 7)):
+        ink = np.ones(shape, bool)  # ink alone: eroded from the edges, not forever
+        depth = ink_depth(ink)
+        assert depth.min() == 1 and depth.max() == (min(shape) + 1) // 2
+        np.testing.assert_array_equal(open_filled_loops(ink), ink)
+    bar = np.zeros((10, 20), bool)
+    bar[3:8, :] = True  # runs off both sides
+    np.testing.assert_array_equal(ink_depth(bar)[3:8, 0], [1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(ink_depth(bar)[3:8, 10], [1, 2, 3, 2, 1])
+
+
 def test_a_loop_filled_by_a_thick_pen_is_opened_so_that_its_skeleton_goes_round_it():
     six = filled_six()
     assert enclosed(skeleton(six)) == 0  # thinned as it is, the disc is a line: the 6 would be drawn as a 1
