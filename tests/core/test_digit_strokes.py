@@ -103,15 +103,15 @@ def test_ink_depth_counts_pixels_to_the_background():
 
 
 def test_outside_the_image_is_background_to_ink_depth():
+    bar = np.zeros((10, 20), bool)
+    bar[3:8, :] = True  # runs off both sides: 1 deep there, as at its top and bottom
+    np.testing.assert_array_equal(ink_depth(bar)[3:8, 0], [1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(ink_depth(bar)[3:8, 10], [1, 2, 3, 2, 1])
     for shape in ((1, 1), (5, 5), (1, 7)):
         ink = np.ones(shape, bool)  # ink alone: eroded from the edges, not forever
         depth = ink_depth(ink)
         assert depth.min() == 1 and depth.max() == (min(shape) + 1) // 2
         np.testing.assert_array_equal(open_filled_loops(ink), ink)
-    bar = np.zeros((10, 20), bool)
-    bar[3:8, :] = True  # runs off both sides
-    np.testing.assert_array_equal(ink_depth(bar)[3:8, 0], [1, 1, 1, 1, 1])
-    np.testing.assert_array_equal(ink_depth(bar)[3:8, 10], [1, 2, 3, 2, 1])
 
 
 def test_a_loop_filled_by_a_thick_pen_is_opened_so_that_its_skeleton_goes_round_it():

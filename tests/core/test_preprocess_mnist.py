@@ -94,22 +94,26 @@ def test_the_ink_is_as_much_and_as_bright_as_mnists(mnist_and_redone):
     np.testing.assert_allclose(redone * 255, np.round(redone * 255), atol=1e-3)
 
 
-def test_test_digits_enlarged_and_brought_back_read_as_well_as_the_test_images(mnist_dir):
+def test_test_digits_enlarged_and_brought_back_read_as_well_as_the_test_images(mnist_dir, bundled_model):
     """The preprocessing alone costs the bundled model nothing: what the drawn-digit check loses
     (tests/drawn_digits.py, 0.56 points on the whole test set) is what redrawing a digit as pen
-    strokes changes. Measured on all 10,000 test images: 99.14 % against 99.12 % raw (none lost,
-    2 gained)."""
-    from assets import pretrained_model_path
-    from core.files.model_file import load_checkpoint
-
-    model = load_checkpoint(pretrained_model_path()).model
+    strokes changes. Measured on all 10,000 test images (seed 1): 99.14 % against 99.12 % raw (none
+    lost, 2 gained). Its cross-entropy is the finer gauge: on this sample 0.0225 against the raw
+    images' 0.0230, and 0.0237 or more with the centre of mass a pixel off, the box 18 or 22 px, or
+    the ink made black and white."""
     test = load_dataset(mnist_dir)
     rng = np.random.default_rng(5)
     chosen = rng.choice(len(test.test_images), 1000, replace=False)
     digits = test.test_images[chosen].reshape(-1, 28, 28).astype(np.float32) / 255
     redone = np.stack([to_mnist(enlarged_on_canvas(digit, rng)) for digit in digits]).reshape(len(digits), -1)
     labels = test.test_labels[chosen]
-    raw_right = model.predict(test.test_images[chosen]) == labels
-    redone_right = model.predict(redone) == labels
+    raw = bundled_model.predict_proba(test.test_images[chosen])
+    again = bundled_model.predict_proba(redone)
+
+    def cross_entropy(probabilities: np.ndarray) -> float:
+        return float(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-12)).mean())
+
+    raw_right, again_right = raw.argmax(axis=1) == labels, again.argmax(axis=1) == labels
     assert raw_right.mean() > 0.98
-    assert np.count_nonzero(raw_right & ~redone_right) <= 3  # of 1000; the way back is as likely
+    assert np.count_nonzero(raw_right & ~again_right) <= 1  # of 1000; measured 0
+    assert cross_entropy(again) <= 1.02 * cross_entropy(raw)

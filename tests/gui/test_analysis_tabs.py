@@ -311,17 +311,6 @@ def test_requests_made_while_the_dataset_loads_all_run_when_it_arrives(qtbot, wi
     assert called == ["errors", "map"]
 
 
-@pytest.fixture
-def two_pool_threads():
-    """Room in Qt's pool for a newer scoring beside an older one held back (a one-core machine's
-    pool has one thread: the newer one would wait for the older, and they would end in order)."""
-    pool = QThreadPool.globalInstance()
-    before = pool.maxThreadCount()
-    pool.setMaxThreadCount(max(2, before))
-    yield
-    pool.setMaxThreadCount(before)
-
-
 class HeldBack:
     """Stands in for a scoring function: its first call waits until released, then fails; the
     later ones call `then`. Records whether the first was released or timed out."""
@@ -337,15 +326,36 @@ class HeldBack:
         return self.then(*args)
 
 
-def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, monkeypatch,
-                                                                         two_pool_threads):
+@pytest.fixture
+def held_back():
+    """Makes HeldBack scorings, with room in Qt's pool for a newer scoring beside the one held back
+    (a one-core machine's pool has one thread: the newer one would wait for the older, and they
+    would end in order). Afterwards, even when the test failed halfway, each is released and the
+    pool emptied before the window goes, so that no later test finds a pool thread still held."""
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(max(2, before))
+    made: list[HeldBack] = []
+
+    def make(then):
+        made.append(HeldBack(then))
+        return made[-1]
+
+    yield make
+    for scoring in made:
+        scoring.release.set()
+    pool.waitForDone(10_000)
+    pool.setMaxThreadCount(before)
+
+
+def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot, window, monkeypatch, held_back):
     """Scorings run in the background and may end in any order: the Errors tab shows the latest
     request's, under that model's name, never an older model's under a newer name, nor its failure."""
     import gui.errors_analysis as errors_analysis
 
     window.tabs.setCurrentWidget(window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    evaluate = HeldBack(errors_analysis.evaluate)
+    evaluate = held_back(errors_analysis.evaluate)
     monkeypatch.setattr(errors_analysis, "evaluate", evaluate)
     window.current_model.source = "an older model"  # its name, as a model loaded since would have it
     window.analysis.evaluate()
@@ -362,12 +372,12 @@ def test_a_scoring_that_ends_after_a_newer_one_was_asked_for_is_not_shown(qtbot,
 
 
 def test_a_scoring_asked_for_when_the_dataset_is_gone_silences_the_older_one(qtbot, window, monkeypatch, tmp_path,
-                                                                            two_pool_threads):
+                                                                            held_back):
     import gui.errors_analysis as errors_analysis
 
     window.tabs.setCurrentWidget(window.errors)
     qtbot.waitUntil(lambda: window.errors.evaluation is not None, timeout=10_000)
-    evaluate = HeldBack(errors_analysis.evaluate)
+    evaluate = held_back(errors_analysis.evaluate)
     monkeypatch.setattr(errors_analysis, "evaluate", evaluate)
     window.analysis.evaluate()
     qtbot.waitUntil(lambda: evaluate.calls == 1, timeout=10_000)
@@ -385,7 +395,7 @@ def open_errors_text(window) -> list[str]:
     return [box.text() for box in window.findChildren(QMessageBox) if box.isVisible()]
 
 
-def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch, two_pool_threads):
+def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch, held_back):
     import gui.errors_analysis as errors_analysis
 
     view = window.errors.robustness
@@ -395,7 +405,7 @@ def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch, two
     def latest(*args):
         raise ModelFileError("the latest request's")
 
-    compare = HeldBack(latest)  # the first fails with MemoryError once released
+    compare = held_back(latest)  # the first fails with MemoryError once released
     monkeypatch.setattr(errors_analysis, "compare_robustness", compare)
     window.analysis.evaluate_robustness()
     qtbot.waitUntil(lambda: compare.calls == 1, timeout=10_000)
@@ -406,3 +416,24 @@ def test_a_stale_robustness_scoring_says_nothing(qtbot, window, monkeypatch, two
     qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
     assert compare.first_released == [True]
     assert view.status.text() == "Could not score robustness: the latest request's"
+
+
+def test_a_robustness_scoring_asked_for_when_the_dataset_is_gone_silences_the_older_one(qtbot, window, monkeypatch,
+                                                                                       tmp_path, held_back):
+    import gui.errors_analysis as errors_analysis
+
+    view = window.errors.robustness
+    window.data.with_dataset(lambda: None)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=10_000)
+    compare = held_back(lambda *args: None)
+    monkeypatch.setattr(errors_analysis, "compare_robustness", compare)
+    window.analysis.evaluate_robustness()
+    qtbot.waitUntil(lambda: compare.calls == 1, timeout=10_000)
+    window.data.panel.set_data_dir(str(tmp_path / "gone"))
+    window.analysis.evaluate_robustness()  # no task starts for it
+    gone = view.status.text()
+    assert gone.startswith("No dataset to score on")
+    compare.release.set()
+    qtbot.waitUntil(lambda: not len(window.analysis._tasks), timeout=10_000)
+    assert compare.first_released == [True]
+    assert view.status.text() == gone  # not the older request's "Could not score robustness: not enough memory"

@@ -1,5 +1,5 @@
 """The drawn-digit check on a small seeded sample: test digits redrawn on the real pad read as well
-as the test images themselves (tests/drawn_digits.py; bench/bench_drawn.py runs 2000).
+as the test images themselves (tests/drawn_digits.py; bench/bench_drawn.py draws all 10,000).
 
 The pad renders for the model with a pen sized to the drawing (core/data/preprocess.py,
 model_pen_width): a digit drawn small or large reaches the model with MNIST's ink.
