@@ -70,8 +70,10 @@ def ink_depth(ink: np.ndarray) -> np.ndarray:
     return depth[1:-1, 1:-1]
 
 
-def open_filled_loops(ink: np.ndarray) -> np.ndarray:
-    """`ink` (bool) without what lies deeper in it than the width of its strokes.
+def open_filled_loops(ink: np.ndarray, lines: np.ndarray | None = None) -> np.ndarray:
+    """`ink` (bool) without what lies deeper in it than the width of its strokes; `ink` itself
+    when nothing is, so that a caller holding its skeleton (`lines`, made here when not given)
+    need not thin it again.
 
     A stroke is as wide as twice the ink's depth along its skeleton; the lower quartile of that
     depth is taken, as the filled parts themselves raise it. Where the ink is deeper than a
@@ -84,12 +86,12 @@ def open_filled_loops(ink: np.ndarray) -> np.ndarray:
     deeper than a width, and 0.67 keeping holes under a quarter of a width squared, against 0.56).
     """
     ink = np.asarray(ink, dtype=bool)
-    lines = skeleton(ink)
+    lines = skeleton(ink) if lines is None else lines
     if not lines.any():
         return ink
     depth = ink_depth(ink)
-    stroke_width = 2 * np.percentile(depth[lines], 25)
-    return ink & (depth <= stroke_width)
+    filled = depth > 2 * np.percentile(depth[lines], 25)  # deeper than a stroke is wide
+    return ink & ~filled if filled.any() else ink
 
 
 def trace(lines: np.ndarray) -> list[np.ndarray]:
@@ -163,7 +165,10 @@ def digit_strokes(digit: np.ndarray) -> list[np.ndarray]:
     if image.max() > 1:
         image = image / 255
     big = resize_area(image, 28 * UPSCALE, 28 * UPSCALE)
-    paths = trace(skeleton(open_filled_loops(big > 0.5)))
+    ink = big > 0.5
+    lines = skeleton(ink)
+    opened = open_filled_loops(ink, lines)
+    paths = trace(lines if opened is ink else skeleton(opened))  # thinned again only when a loop was opened
     return [(smooth(path) + 0.5) / UPSCALE - 0.5 for path in paths]
 
 
