@@ -3,7 +3,18 @@
 import numpy as np
 import pytest
 
-from core.data.digit_strokes import digit_strokes, ink_depth, open_filled_loops, place_strokes, skeleton, smooth, trace
+from core.data.digit_strokes import (
+    digit_strokes,
+    ink_depth,
+    ink_past_ends,
+    open_filled_loops,
+    place_strokes,
+    skeleton,
+    smooth,
+    trace,
+    trimmed_ends,
+)
+from core.data.preprocess import model_pen_width
 
 
 def test_a_thick_bar_thins_to_a_line_one_pixel_wide_along_its_middle():
@@ -153,3 +164,76 @@ def test_a_digit_with_a_filled_loop_is_redrawn_going_round_it():
     six[16:96, 26:86] = filled_six()
     digit = six.reshape(28, 4, 28, 4).mean(axis=(1, 3))  # the 6 at MNIST's 28 x 28
     assert enclosed(drawn_lines(digit_strokes(digit))) > 50
+
+
+def tapered_stroke(start: float, stop: float, at: float, width: float = 3.0, horizontal: bool = False) -> np.ndarray:
+    """A stroke at 28 x 28 (4x supersampled) from row `start` to row `stop` (columns, if
+    `horizontal`) centred on column (row) `at`: `width` px wide, narrowing to a point over its
+    last 2 px at each end, as a pen lifted off the paper leaves it. Positions measured from the
+    image's edge: pixel index k spans k to k + 1."""
+    rows, cols = (np.indices((112, 112)) + 0.5) / 4
+    along, across = (cols, rows) if horizontal else (rows, cols)
+    from_end = np.minimum(along - start, stop - along)
+    ink = (from_end >= 0) & (np.abs(across - at) <= width / 2 * np.clip(from_end / 2, 0, 1))
+    return ink.reshape(28, 4, 28, 4).mean(axis=(1, 3))
+
+
+def model_pen(strokes: list[np.ndarray]) -> float:
+    """The pen the pad renders `strokes` with for the model (28-px units)."""
+    return model_pen_width(float(np.ptp(np.concatenate(strokes), axis=0).max()), 0.0)
+
+
+def test_a_stroke_redrawn_with_the_models_pen_is_as_long_as_its_ink():
+    one = tapered_stroke(4, 24, at=13.5)  # ink 20 px high
+    strokes = digit_strokes(one)
+    drawn_height = np.ptp(np.concatenate(strokes)[:, 0]) + model_pen(strokes)  # the round caps included
+    # the skeleton runs nearly to the tips: drawn to them, the caps made it 21.4 px high (and 19.5
+    # with the trim measured by the ink's depth at the ends, which is to the tip's side)
+    assert drawn_height == pytest.approx(20, abs=0.25)
+
+
+def test_the_gap_between_a_stroke_end_and_the_next_stroke_stays_open():
+    # a 4 whose bar stops 1 px short of its upright: drawn to the bar's tip, the cap closed it up
+    # (0.3 px left), which is how 4s came to read as 9s; trimmed by the depth at the tip, 1.4 px
+    four = np.maximum(tapered_stroke(4, 24, at=17.5), tapered_stroke(3, 15, at=13.5, horizontal=True))
+    strokes = digit_strokes(four)
+    assert len(strokes) == 2
+    bar, upright = sorted(strokes, key=lambda path: np.ptp(path[:, 0]))
+    between = np.hypot(*(bar[:, None, :] - upright[None, :, :]).transpose(2, 0, 1)).min()
+    assert between - model_pen(strokes) == pytest.approx(1.0, abs=0.3)
+
+
+def test_strokes_meeting_at_a_junction_still_meet():
+    tee = np.maximum(tapered_stroke(4, 24, at=5.5, horizontal=True), tapered_stroke(5, 24, at=14.5))
+    points = np.concatenate(digit_strokes(tee))
+    # the bar (on row 5, in pixel indices) is drawn all along, through the junction: a path's end
+    # there is no end of the ink
+    along_the_bar = np.stack([np.full(31, 5.0), np.linspace(8, 21, 31)], axis=1)
+    nearest = np.hypot(*(along_the_bar[:, None, :] - points[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    assert nearest.max() < 0.5
+    assert points[np.abs(points[:, 1] - 14.0) < 0.5][:, 0].min() < 5.5  # and the stem (column 14) reaches it
+
+
+def test_the_ink_past_a_line_end_is_measured_along_the_line_not_to_its_side():
+    ink = np.zeros((112, 112), bool)
+    ink[50:55, 10:61] = True  # a bar 5 px high, columns 10 to 60
+    lines = np.zeros((112, 112), bool)
+    lines[52, 20:51] = True
+    lines[51, 35] = True  # a branch: (52, 35) is a junction
+    whole = np.array([[52.0, col] for col in range(20, 51)])
+    to_the_junction = np.array([[52.0, col] for col in range(20, 36)])
+    past = ink_past_ends([whole, to_the_junction, np.array([[52.0, 40.0]])], lines, ink)
+    assert past[0] == [pytest.approx(10.5, abs=0.25), pytest.approx(10.5, abs=0.25)]  # to each pixel's far edge
+    assert past[1][0] == pytest.approx(10.5, abs=0.25) and past[1][1] is None  # a junction ends no ink
+    assert past[2] == [None, None]  # a single point has no heading
+
+
+def test_a_short_dash_keeps_its_middle_however_much_its_ends_ask():
+    dash = np.array([[10.0, 10.0], [10.0, 12.0], [10.0, 16.0]])
+    upright = np.array([[0.0, 30.0], [56.0, 30.0]])  # the rest of the digit: the pen 8 px wide, a cap of 4
+    kept = trimmed_ends([dash, upright], [[None, None], [None, None]])  # no line ends at all
+    np.testing.assert_array_equal(kept[0], dash)
+    cut, same = trimmed_ends([dash, upright], [[1.0, 1.0], [None, None]])  # each end asks for 3 px off
+    assert np.ptp(cut[:, 1]) == pytest.approx(2.0)  # a third of its 6 px kept, taken evenly from both ends
+    assert cut[:, 1].mean() == pytest.approx(13.0)
+    np.testing.assert_array_equal(same, upright)
