@@ -6,9 +6,9 @@ The digits are drawn once; for each model (default: the bundled one) it prints t
 the drawings beside the raw test accuracy of the same digits, overall and by the ink's height on
 the 280-px pad (see tests/drawn_digits.py for how the digits are drawn). The same seed draws the
 same digits at the same sizes and places. By default every test digit is drawn once (about 4
-minutes): a sample of 2,000 digits gives a figure up to about 0.56 points off the whole set's, by
-which digits it holds (0.00-0.90 points lost, seeds 1-10, against 0.56 and 0.55 for the whole test
-set, seeds 1 and 2).
+minutes): a sample of 2,000 digits gives a figure up to about half a point off the whole set's,
+by which digits it holds (-0.05 to 0.60 points lost, seeds 1-10, against 0.47 and 0.45 for the
+whole test set, seeds 1 and 2).
 """
 
 from __future__ import annotations
