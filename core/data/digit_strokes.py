@@ -23,7 +23,7 @@ from core.data.preprocess import model_pen_width, resize_area
 
 UPSCALE = 4  # the digit is thinned at 112 x 112: at 28 x 28 the skeleton's staircase shows in the strokes
 SMOOTHING = 5  # points averaged along a traced path (at 112 px) to take its staircase off
-HEADING = 4  # steps back along a traced path from its end that give the direction in which it ends
+HEADING_STEPS = 4  # steps back along a traced path from its end that give the direction it ends in
 MOST_TRIMMED = 1 / 3  # of a path's length, at each end: a short dash keeps its middle (trimmed_ends)
 _NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9, clockwise
 
@@ -163,15 +163,19 @@ def smooth(path: np.ndarray, window: int = SMOOTHING) -> np.ndarray:
     return out
 
 
-def ink_past_ends(paths: list[np.ndarray], lines: np.ndarray, ink: np.ndarray) -> list[list[float | None]]:
-    """For each of trace's `paths` (pixels of the skeleton `lines`), how far `ink` (bool) runs on
-    past its first and its last point in the direction the path ends in, in pixels; None where
-    the path does not end at an end of a line (at a junction, or a loop's start) or is one point.
+EndReach = tuple[float | None, float | None]  # how far the ink runs past a path's first and last point
+
+
+def ink_past_ends(paths: list[np.ndarray], lines: np.ndarray, ink: np.ndarray) -> list[EndReach]:
+    """For each of trace's `paths` over `lines` (a skeleton(): at a line end, one 8-neighbour),
+    how far `ink` (bool) runs on past its first and its last point, in pixels, in the direction
+    the path ends in; None where the path does not end at an end of a line (at a junction, or a
+    loop's start) or is one point.
 
     Measured along the path's heading, not as the ink's depth there: a stroke narrows to its tip,
-    so the nearest background is to the side, and the depth (1.5 px of 112 at most ends) fell
-    short of the tip by a pixel or more (the check then lost 0.52 and 0.45 points instead of
-    0.47 and 0.45, trimmed_ends).
+    so the nearest background is to its side, short of the tip, and a trim by the depth cut the
+    strokes too short (README, Drawn digits). `ink` is the digit's own, not open_filled_loops':
+    what the cap must match is where the writer's ink stopped.
     """
     skeleton_pixels = {(int(r), int(c)) for r, c in np.argwhere(lines)}
 
@@ -180,7 +184,7 @@ def ink_past_ends(paths: list[np.ndarray], lines: np.ndarray, ink: np.ndarray) -
         return sum((row + dr, col + dc) in skeleton_pixels for dr, dc in _NEIGHBOURS) == 1
 
     def reach(end: np.ndarray, before: np.ndarray) -> float:
-        heading = (end - before) / np.hypot(*(end - before))
+        heading = (end - before) / np.hypot(*(end - before))  # trace never comes back to a line end
         distance = 0.0
         while True:  # in quarter pixels, until a step lands off the ink: its edge is about halfway back
             distance += 0.25
@@ -188,44 +192,47 @@ def ink_past_ends(paths: list[np.ndarray], lines: np.ndarray, ink: np.ndarray) -
             if not (0 <= row < ink.shape[0] and 0 <= col < ink.shape[1] and ink[row, col]):
                 return distance - 0.125
 
-    past = []
+    reaches = []
     for path in paths:
-        back = min(HEADING, len(path) - 1)
-        past.append([reach(end, before) if back and line_end(end) else None
-                     for end, before in ((path[0], path[back]), (path[-1], path[-1 - back]))])
-    return past
+        back = min(HEADING_STEPS, len(path) - 1)
+        first, last = ((reach(end, before) if back and line_end(end) else None)
+                       for end, before in ((path[0], path[back]), (path[-1], path[-1 - back])))
+        reaches.append((first, last))
+    return reaches
 
 
-def trimmed_ends(paths: list[np.ndarray], past: list[list[float | None]]) -> list[np.ndarray]:
+def trimmed_ends(paths: list[np.ndarray], reaches: list[EndReach]) -> list[np.ndarray]:
     """`paths` with each end drawn back so that the round cap of the pen the pad renders them
-    with for the model ends where the digit's ink did: `past` (ink_past_ends') beyond it.
+    with for the model ends where the digit's ink did, `reaches` (ink_past_ends') past it.
 
-    The cap reaches the pen's half width past a path's last point. Drawn to the skeleton's ends,
-    every stroke came out about 0.6 px (of 28) longer at each free end than the writer's: a 4
-    nearly closed at the top was drawn closed and read as a 9, and the drawn-digit check lost
-    0.56 and 0.55 points (seeds 1 and 2, whole test set) instead of 0.47 and 0.45. The pen's
-    width follows the trimmed strokes' extent (model_pen_width), so the trim is worked out again
-    from it until it settles. No end loses more than MOST_TRIMMED of its path.
+    The cap reaches the pen's half width past a path's last point, and the skeleton runs nearly
+    to a stroke's tip: drawn to the skeleton's ends, most strokes came out half a pixel or so (of
+    28) longer at each free end than the writer's, and a 4 nearly closed at the top was drawn
+    closed and read as a 9 (README, Drawn digits). The pen's width follows the trimmed strokes'
+    extent (model_pen_width), so the trim is worked out again from it: three rounds bring the
+    radius within a hundredth of a pixel. No end loses more than MOST_TRIMMED of its path.
     """
+    if not paths:
+        return []
     trimmed = paths
     for _ in range(3):  # the extent shrinks a little with each trim, and the pen with it
         radius = model_pen_width(float(np.ptp(np.concatenate(trimmed), axis=0).max()), 0.0) / 2
-        trimmed = [_trimmed(path, [0.0 if beyond is None else radius - beyond for beyond in ends])
-                   for path, ends in zip(paths, past)]
+        trimmed = [_cut_ends(path, [0.0 if past is None else radius - past for past in ends])
+                   for path, ends in zip(paths, reaches, strict=True)]
     return trimmed
 
 
-def _trimmed(path: np.ndarray, cuts: list[float]) -> np.ndarray:
-    """`path` (K, 2) with cuts[0] of its length taken off at its start and cuts[1] at its end (each
-    at most MOST_TRIMMED of it; a negative cut takes nothing)."""
-    if len(path) < 2 or max(cuts) <= 0:
+def _cut_ends(path: np.ndarray, lengths_off: list[float]) -> np.ndarray:
+    """`path` (K, 2) with lengths_off[0] pixels of its length taken off at its start and
+    lengths_off[1] at its end: each at most MOST_TRIMMED of its length, and none if negative."""
+    if len(path) < 2 or max(lengths_off) <= 0:
         return path
-    lengths = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
-    most = MOST_TRIMMED * lengths[-1]
-    start, stop = min(max(cuts[0], 0.0), most), lengths[-1] - min(max(cuts[1], 0.0), most)
-    inside = (lengths > start) & (lengths < stop)
-    at = np.concatenate([[start], lengths[inside], [stop]])
-    return np.stack([np.interp(at, lengths, path[:, axis]) for axis in (0, 1)], axis=1)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    most = MOST_TRIMMED * along[-1]
+    start = min(max(lengths_off[0], 0.0), most)
+    stop = along[-1] - min(max(lengths_off[1], 0.0), most)
+    kept = np.concatenate([[start], along[(along > start) & (along < stop)], [stop]])
+    return np.stack([np.interp(kept, along, path[:, axis]) for axis in (0, 1)], axis=1)
 
 
 def digit_strokes(digit: np.ndarray) -> list[np.ndarray]:

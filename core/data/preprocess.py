@@ -24,7 +24,7 @@ BOX = 20
 MASS_CENTER = FRAME / 2  # (row, column) of MNIST's centers of mass, in pixel indices: see above
 # How wide a pen draws, in pixels of the 28x28 frame, for a digit to carry as much ink as MNIST's:
 # test digits redrawn on the pad along their skeletons (tests/drawn_digits.py) came out with 84 of
-# 784 pixel values a digit at 2.0, 91 at 2.2, 102.6 at 2.5, and MNIST's training digits have 102.1
+# 784 pixel values a digit at 2.0, 91 at 2.2, 102.6 at 2.5, and MNIST's training digits have 102.4
 # (ink pixels 18.9 % against 19.1 %, their mean 0.69 against 0.68). See model_pen_width.
 MNIST_STROKE = 2.5
 INK_THRESHOLD = 0.1  # below this (in [0, 1], above the background) a pixel is background, not ink

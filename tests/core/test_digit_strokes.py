@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.data.digit_strokes import (
     digit_strokes,
@@ -204,14 +206,16 @@ def test_the_gap_between_a_stroke_end_and_the_next_stroke_stays_open():
 
 
 def test_strokes_meeting_at_a_junction_still_meet():
-    tee = np.maximum(tapered_stroke(4, 24, at=5.5, horizontal=True), tapered_stroke(5, 24, at=14.5))
-    points = np.concatenate(digit_strokes(tee))
-    # the bar (on row 5, in pixel indices) is drawn all along, through the junction: a path's end
-    # there is no end of the ink
+    # the bar thinner than the pen, so that a stem trimmed at the junction would stop short of it
+    tee = np.maximum(tapered_stroke(4, 24, at=5.5, width=1.5, horizontal=True), tapered_stroke(5, 24, at=14.5))
+    strokes = digit_strokes(tee)
+    points = np.concatenate(strokes)
+    # the bar (on row 5, in pixel indices) is drawn all along, through the junction
     along_the_bar = np.stack([np.full(31, 5.0), np.linspace(8, 21, 31)], axis=1)
     nearest = np.hypot(*(along_the_bar[:, None, :] - points[None, :, :]).transpose(2, 0, 1)).min(axis=1)
     assert nearest.max() < 0.5
-    assert points[np.abs(points[:, 1] - 14.0) < 0.5][:, 0].min() < 5.5  # and the stem (column 14) reaches it
+    stems = [stroke for stroke in strokes if np.ptp(stroke[:, 0]) > 10]
+    assert stems and all(stem[:, 0].min() <= 5.5 for stem in stems)  # up to the bar: a junction ends no ink
 
 
 def test_the_ink_past_a_line_end_is_measured_along_the_line_not_to_its_side():
@@ -223,17 +227,52 @@ def test_the_ink_past_a_line_end_is_measured_along_the_line_not_to_its_side():
     whole = np.array([[52.0, col] for col in range(20, 51)])
     to_the_junction = np.array([[52.0, col] for col in range(20, 36)])
     past = ink_past_ends([whole, to_the_junction, np.array([[52.0, 40.0]])], lines, ink)
-    assert past[0] == [pytest.approx(10.5, abs=0.25), pytest.approx(10.5, abs=0.25)]  # to each pixel's far edge
+    assert past[0] == (pytest.approx(10.5, abs=0.25), pytest.approx(10.5, abs=0.25))  # to each pixel's far edge
     assert past[1][0] == pytest.approx(10.5, abs=0.25) and past[1][1] is None  # a junction ends no ink
-    assert past[2] == [None, None]  # a single point has no heading
+    assert past[2] == (None, None)  # a single point has no heading
 
 
 def test_a_short_dash_keeps_its_middle_however_much_its_ends_ask():
     dash = np.array([[10.0, 10.0], [10.0, 12.0], [10.0, 16.0]])
     upright = np.array([[0.0, 30.0], [56.0, 30.0]])  # the rest of the digit: the pen 8 px wide, a cap of 4
-    kept = trimmed_ends([dash, upright], [[None, None], [None, None]])  # no line ends at all
+    kept = trimmed_ends([dash, upright], [(None, None), (None, None)])  # no line ends at all
     np.testing.assert_array_equal(kept[0], dash)
-    cut, same = trimmed_ends([dash, upright], [[1.0, 1.0], [None, None]])  # each end asks for 3 px off
+    cut, same = trimmed_ends([dash, upright], [(1.0, 1.0), (None, None)])  # each end asks for 3 px off
     assert np.ptp(cut[:, 1]) == pytest.approx(2.0)  # a third of its 6 px kept, taken evenly from both ends
     assert cut[:, 1].mean() == pytest.approx(13.0)
     np.testing.assert_array_equal(same, upright)
+
+
+def test_an_end_whose_ink_runs_on_past_the_pens_cap_is_left_where_it_is():
+    stroke = np.array([[10.0, 10.0], [10.0, 30.0], [10.0, 70.0]])  # 60 px: a pen 8.6 px wide, a cap of 4.3
+    same = trimmed_ends([stroke], [(4.5, 9.0)])[0]
+    np.testing.assert_array_equal(same, stroke)  # not lengthened either
+    one_end = trimmed_ends([stroke], [(4.5, 1.0)])[0]
+    assert one_end[0].tolist() == [10.0, 10.0]
+    # cut = the trimmed stroke's cap, (60 - cut) * 2.5 / 17.5 / 2, less the 1 px of ink past the end
+    assert 70 - one_end[-1, 1] == pytest.approx(46 / 15, abs=0.01)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=30),
+       reaches=st.tuples(st.one_of(st.none(), st.floats(0, 20)), st.one_of(st.none(), st.floats(0, 20))))
+def test_a_trimmed_path_is_a_part_of_the_path_at_most_a_third_shorter_at_each_end(steps, reaches):
+    path = np.concatenate([[[50.0, 50.0]], 50 + np.cumsum(steps, axis=0)])
+    upright = np.array([[0.0, 0.0], [100.0, 0.0]])  # a digit 100 px high: a cap of 7 px
+    cut = trimmed_ends([path, upright], [reaches, (None, None)])[0]
+    assert len(cut) >= 1 and np.isfinite(cut).all()
+    if len(path) < 2 or reaches == (None, None):
+        np.testing.assert_array_equal(cut, path)
+        return
+    length = lambda p: float(np.hypot(*np.diff(p, axis=0).T).sum())  # noqa: E731
+    assert length(cut) == pytest.approx(length(path), abs=1e-6) or length(cut) >= length(path) / 3 - 1e-6
+    assert length(cut) <= length(path) + 1e-6
+    # every point it keeps lies on the path: each is within the segment it came from
+    distances = [min(_to_segment(q, a, b) for a, b in zip(path[:-1], path[1:])) for q in cut]
+    assert max(distances) < 1e-6
+
+
+def _to_segment(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    span = b - a
+    t = 0.0 if not span.any() else float(np.clip(np.dot(q - a, span) / np.dot(span, span), 0, 1))
+    return float(np.hypot(*(a + t * span - q)))
