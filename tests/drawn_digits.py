@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from core.data.digit_strokes import digit_strokes, place_strokes
+from core.data.digit_strokes import arc_lengths, digit_strokes, place_strokes
 from core.engine.network import MLP
 from gui.draw_pad import PEN_WIDTH, RENDER_SIZE
 from gui.drawing_panel import DrawingPanel
@@ -81,7 +81,7 @@ def _resampled(stroke: np.ndarray) -> np.ndarray:
     """Points along `stroke` about STEP apart (a mouse reports positions, not the path between them)."""
     if len(stroke) < 2:
         return stroke
-    lengths = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
+    lengths = arc_lengths(stroke)
     count = max(2, int(np.ceil(lengths[-1] / STEP)) + 1)
     at = np.linspace(0.0, lengths[-1], count)
     return np.stack([np.interp(at, lengths, stroke[:, 0]), np.interp(at, lengths, stroke[:, 1])], axis=1)

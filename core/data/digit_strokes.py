@@ -222,12 +222,17 @@ def trimmed_ends(paths: list[np.ndarray], reaches: list[EndReach]) -> list[np.nd
     return trimmed
 
 
+def arc_lengths(path: np.ndarray) -> np.ndarray:
+    """How far along `path` (K, 2) each of its points lies, from its first: (K,), 0 first."""
+    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+
+
 def _cut_ends(path: np.ndarray, lengths_off: list[float]) -> np.ndarray:
     """`path` (K, 2) with lengths_off[0] pixels of its length taken off at its start and
     lengths_off[1] at its end: each at most MOST_TRIMMED of its length, and none if negative."""
     if len(path) < 2 or max(lengths_off) <= 0:
         return path
-    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    along = arc_lengths(path)
     most = MOST_TRIMMED * along[-1]
     start = min(max(lengths_off[0], 0.0), most)
     stop = along[-1] - min(max(lengths_off[1], 0.0), most)
